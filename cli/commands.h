@@ -1,0 +1,21 @@
+/* The `earlyflow` sub-commands. Each lives in cli/cmd_<name>.c, parses its own
+ * options (getopt_long) and returns the process exit status: 0 success,
+ * 1 failure (a one-line message was printed to stderr), 2 usage error. */
+#ifndef EF_CLI_COMMANDS_H
+#define EF_CLI_COMMANDS_H
+
+/* Declared weak while commands are being built in parallel, so main.c links
+ * with whichever are present; every command in the table must exist in a
+ * release (tests/unit/test_cli.c checks each one answers --help). */
+#define EF_CMD(name) int ef_cmd_##name(int argc, char **argv) __attribute__((weak))
+EF_CMD(run);
+EF_CMD(collect);
+EF_CMD(train);
+EF_CMD(pretrain);
+EF_CMD(eval);
+EF_CMD(gen);
+EF_CMD(model);
+EF_CMD(rules);
+#undef EF_CMD
+
+#endif
