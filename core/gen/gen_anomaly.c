@@ -104,7 +104,7 @@ static void spawn_syn_scan(gen_ctx_t *c, gen_spawner_t *s, int64_t t)
     scanner_host(f, tool);
     int reply = reply_kind(&f->rng, 0.10, 0.05);
     uint32_t retrans = (tool == TOOL_NMAP && reply == REPLY_NONE && gen_chance(&f->rng, 0.3))
-                           ? gen_range(&f->rng, 300000, 900000)
+                           ? gen_range(&f->rng, 300000, 800000)
                            : 0;
     syn_probe(f, t, reply, retrans);
     ef_gen_flow_start(c, f);
@@ -411,7 +411,7 @@ static void spawn_multi(gen_ctx_t *c, gen_spawner_t *s, int64_t t)
             return;
         double u = gen_u01(&f->rng);
         if (u < 0.5) { /* peer gone: SYN and a retransmission */
-            syn_probe(f, t, REPLY_NONE, gen_chance(&f->rng, 0.5) ? gen_range(&f->rng, 200000, 900000) : 0);
+            syn_probe(f, t, REPLY_NONE, gen_chance(&f->rng, 0.5) ? gen_range(&f->rng, 200000, 800000) : 0);
         } else if (u < 0.7) {
             syn_probe(f, t, REPLY_RST, 0);
         } else {
@@ -457,7 +457,7 @@ static void spawn_alpha(gen_ctx_t *c, gen_spawner_t *s, int64_t t)
         return;
     if (udp) {
         f->app = GEN_APP_ALPHA_UDP;
-        f->app_state[2] = (uint32_t)gen_logn_clamped(&f->rng, 3000, 0.7, 800, 30000);
+        f->app_state[2] = (uint32_t)gen_logn_clamped(&f->rng, 2000, 0.7, 500, 30000);
         f->app_state[3] = (uint32_t)(1e6 / gen_logn_clamped(&f->rng, 2000, 0.6, 300, 10000));
         ef_gen_stream_init(f, t, 0);
     } else {

@@ -441,7 +441,7 @@ int ef_gen_app_next_msg(gen_ctx_t *c, gen_flow_t *f, gen_msg_t *m)
         ok = app_bulk(f, m, idx, 8e6, 0.6, 2e6, 40e6);
         break;
     case GEN_APP_ALPHA_TCP:
-        ok = app_bulk(f, m, idx, 4e6, 0.8, 1e6, 60e6);
+        ok = app_bulk(f, m, idx, 2e6, 0.8, 500e3, 60e6);
         break;
     case GEN_APP_ALPHA_UDP: {
         uint32_t step = f->app_state[1]++;

@@ -20,27 +20,27 @@ typedef struct variant_info {
 } variant_info_t;
 
 static const variant_info_t variants[GEN_V__COUNT] = {
-    [GEN_V_NS_SYN] = {EF_CAT_NETWORKSCAN, "ntscSYN", 150, 1.0, 20, 5000, 40, 1.2, 2, 3000},
-    [GEN_V_NS_ACK] = {EF_CAT_NETWORKSCAN, "ntscACK", 100, 1.0, 20, 3000, 40, 1.2, 2, 3000},
-    [GEN_V_NS_UDP] = {EF_CAT_NETWORKSCAN, "ntscUDPOther", 120, 1.0, 20, 3000, 30, 1.2, 2, 2000},
-    [GEN_V_NS_ICMP] = {EF_CAT_NETWORKSCAN, "ntscICec", 200, 1.0, 20, 5000, 50, 1.2, 2, 3000},
-    [GEN_V_PS_SYN] = {EF_CAT_PORTSCAN, "poscaSYN", 200, 1.0, 20, 3000, 300, 1.0, 10, 3000},
-    [GEN_V_PS_CONNECT] = {EF_CAT_PORTSCAN, "ptpposcaTCP", 100, 1.0, 20, 1000, 100, 1.0, 5, 1000},
-    [GEN_V_DOS_DDOSSYN] = {EF_CAT_DOS, "DDoSSYN", 800, 1.0, 100, 20000, 2000, 1.0, 100, 30000},
-    [GEN_V_DOS_PTPSYN] = {EF_CAT_DOS, "ptpDoSSYN", 500, 1.0, 100, 10000, 1000, 1.0, 100, 20000},
-    [GEN_V_DOS_UDP] = {EF_CAT_DOS, "DDoSUDP", 300, 1.0, 50, 5000, 500, 1.0, 50, 10000},
-    [GEN_V_HTTP_FLOOD] = {EF_CAT_HTTP, "mptpHTTP", 300, 1.0, 40, 5000, 300, 1.0, 20, 5000},
-    [GEN_V_HTTP_CRAWL] = {EF_CAT_HTTP, "ptmpHTTP", 60, 0.8, 10, 800, 5, 0.8, 0.5, 50},
+    [GEN_V_NS_SYN] = {EF_CAT_NETWORKSCAN, "ntscSYN", 40, 1.0, 10, 5000, 40, 1.2, 2, 3000},
+    [GEN_V_NS_ACK] = {EF_CAT_NETWORKSCAN, "ntscACK", 30, 1.0, 10, 3000, 40, 1.2, 2, 3000},
+    [GEN_V_NS_UDP] = {EF_CAT_NETWORKSCAN, "ntscUDPOther", 30, 1.0, 10, 3000, 30, 1.2, 2, 2000},
+    [GEN_V_NS_ICMP] = {EF_CAT_NETWORKSCAN, "ntscICec", 50, 1.0, 10, 5000, 50, 1.2, 2, 3000},
+    [GEN_V_PS_SYN] = {EF_CAT_PORTSCAN, "poscaSYN", 60, 1.0, 10, 3000, 300, 1.0, 10, 3000},
+    [GEN_V_PS_CONNECT] = {EF_CAT_PORTSCAN, "ptpposcaTCP", 40, 1.0, 10, 1000, 100, 1.0, 5, 1000},
+    [GEN_V_DOS_DDOSSYN] = {EF_CAT_DOS, "DDoSSYN", 200, 1.0, 50, 20000, 2000, 1.0, 100, 30000},
+    [GEN_V_DOS_PTPSYN] = {EF_CAT_DOS, "ptpDoSSYN", 150, 1.0, 50, 10000, 1000, 1.0, 100, 20000},
+    [GEN_V_DOS_UDP] = {EF_CAT_DOS, "DDoSUDP", 100, 1.0, 30, 5000, 500, 1.0, 50, 10000},
+    [GEN_V_HTTP_FLOOD] = {EF_CAT_HTTP, "mptpHTTP", 80, 1.0, 20, 5000, 300, 1.0, 20, 5000},
+    [GEN_V_HTTP_CRAWL] = {EF_CAT_HTTP, "ptmpHTTP", 20, 0.8, 5, 800, 5, 0.8, 0.5, 50},
     [GEN_V_HTTP_ALPHA] = {EF_CAT_HTTP, "alphflHTTP", 1.3, 0.3, 1, 2, 1, 0.5, 0.3, 3},
-    [GEN_V_MULTI_PTMP_UDP] = {EF_CAT_MULTI, "ptmp", 150, 1.0, 20, 3000, 30, 1.0, 2, 500},
-    [GEN_V_MULTI_PTMP_TCP] = {EF_CAT_MULTI, "ptmp", 80, 1.0, 20, 2000, 20, 1.0, 2, 500},
-    [GEN_V_MULTI_MPTP_UDP] = {EF_CAT_MULTI, "mptp", 150, 1.0, 20, 3000, 30, 1.0, 2, 500},
-    [GEN_V_MULTI_REFLECT] = {EF_CAT_MULTI, "mptp", 200, 1.0, 20, 5000, 200, 1.0, 10, 3000},
+    [GEN_V_MULTI_PTMP_UDP] = {EF_CAT_MULTI, "ptmp", 50, 1.0, 10, 3000, 30, 1.0, 2, 500},
+    [GEN_V_MULTI_PTMP_TCP] = {EF_CAT_MULTI, "ptmp", 30, 1.0, 10, 2000, 20, 1.0, 2, 500},
+    [GEN_V_MULTI_MPTP_UDP] = {EF_CAT_MULTI, "mptp", 50, 1.0, 10, 3000, 30, 1.0, 2, 500},
+    [GEN_V_MULTI_REFLECT] = {EF_CAT_MULTI, "mptp", 60, 1.0, 10, 5000, 200, 1.0, 10, 3000},
     [GEN_V_ALPHA] = {EF_CAT_ALPHA, "alphfl", 1.5, 0.5, 1, 3, 1, 0.5, 0.3, 3},
     [GEN_V_TUNNEL] = {EF_CAT_IPV6TUNNEL, "ipv46tun", 3, 0.6, 1, 7, 2, 0.5, 0.5, 5},
-    [GEN_V_OTHER_TRACE] = {EF_CAT_OTHER, "ttl_error", 30, 0.8, 5, 300, 20, 1.0, 1, 500},
-    [GEN_V_OTHER_TTL] = {EF_CAT_OTHER, "ttl_error", 40, 1.0, 5, 500, 20, 1.0, 1, 500},
-    [GEN_V_OTHER_UNREACH] = {EF_CAT_OTHER, "icmp_error", 40, 1.0, 5, 500, 20, 1.0, 1, 500},
+    [GEN_V_OTHER_TRACE] = {EF_CAT_OTHER, "ttl_error", 15, 0.8, 5, 300, 20, 1.0, 1, 500},
+    [GEN_V_OTHER_TTL] = {EF_CAT_OTHER, "ttl_error", 15, 1.0, 5, 500, 20, 1.0, 1, 500},
+    [GEN_V_OTHER_UNREACH] = {EF_CAT_OTHER, "icmp_error", 15, 1.0, 5, 500, 20, 1.0, 1, 500},
 };
 
 /* Which variants make up each category, and how often. */
@@ -507,7 +507,7 @@ int64_t ef_gen_spawner_next_time(gen_ctx_t *c, gen_spawner_t *s)
 static int row(gen_ctx_t *c, int32_t id, uint32_t src, int sport, uint32_t dst, int dport,
                const char *tax, const gen_spawner_t *s, int response, ef_err_t *err)
 {
-    char sa[16] = "", da[16] = "", sp[8] = "", dp[8] = "";
+    char sa[16] = "", da[16] = "", sp[12] = "", dp[12] = "";
     if (src)
         ef_gen_format_v4(src, sa);
     if (dst)
