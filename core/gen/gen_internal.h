@@ -162,7 +162,7 @@ typedef struct gen_pkt {
     int64_t ts;
     uint32_t seq, ack;   /* TCP; ICMP echo: seq in `seq` */
     uint32_t off;        /* payload offset in its message (datagram index in count mode) */
-    uint32_t tsv;        /* TCP timestamp value */
+    uint32_t tsv, tsecr; /* TCP timestamp value and echo reply */
     uint32_t mlen;       /* length of the message this segment belongs to */
     uint16_t plen;       /* transport payload bytes (ICMP: after the 8-byte header) */
     uint16_t msg;        /* message index within the flow */
@@ -261,6 +261,7 @@ struct gen_flow {
     uint8_t tsopt;         /* both sides use TCP timestamps */
     uint8_t df;            /* IPv4 don't-fragment */
     uint32_t tsbase[2];
+    uint32_t last_tsv[2];  /* each side's latest timestamp value, echoed by the other */
     uint32_t flabel;
     uint32_t d_us[2];      /* one-way delay monitor <-> side */
     /* quoted datagram of ICMP errors */

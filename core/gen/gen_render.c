@@ -680,11 +680,7 @@ static size_t tcp_options(const gen_flow_t *f, const gen_pkt_t *p, uint8_t *o)
 {
     int d = p->dir;
     size_t n = 0;
-    uint32_t tsecr = 0;
-    if (f->tsopt && !(p->flags & 0x04)) {
-        uint32_t back = (uint32_t)(2 * f->d_us[d] / 1000);
-        tsecr = p->flags == 0x02 ? 0 : p->tsv - f->tsbase[d] + f->tsbase[!d] - back;
-    }
+    uint32_t tsecr = p->tsecr;
     if (p->synopt) {
         uint8_t kind = f->synopt[d];
         if (!f->tsopt && (kind == GEN_SYNOPT_LINUX || kind == GEN_SYNOPT_MAC))

@@ -40,8 +40,11 @@ static void fill(gen_flow_t *f, gen_pkt_t *p, int64_t ts, int dir, uint8_t flags
     p->flags = flags;
     p->plen = plen;
     p->ipid = f->ipid[dir]++;
-    if (f->tp == GEN_TP_TCP && f->tsopt)
+    if (f->tp == GEN_TP_TCP && f->tsopt) {
         p->tsv = f->tsbase[dir] + (uint32_t)(uint64_t)(ts / 1000);
+        p->tsecr = f->last_tsv[!dir];
+        f->last_tsv[dir] = p->tsv;
+    }
 }
 
 void ef_gen_stream_init(gen_flow_t *f, int64_t t0, int handshake)
