@@ -11,6 +11,8 @@
  * truth the join must reproduce. */
 #include <arpa/inet.h>
 #include <dirent.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <pcap/pcap.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -471,6 +473,7 @@ START_TEST(mix_specs_parse)
         {"benign=", "missing"},
         {"", "empty"},
         {"=3", "expected name=weight"},
+        {"averyveryveryverylongcategoryname=3", "bad category name"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ck_assert_int_eq(ef_gen_parse_mix(bad[i].spec, mix, &err), -1);
@@ -493,7 +496,7 @@ START_TEST(config_ranges_are_checked)
         {0, 0, "duration"}, {0, -1, "duration"}, {1, 1.0, "loss"}, {2, 1.5, "reorder"},
         {3, -0.1, "dup"}, {4, 1.01, "one-way"}, {5, -1, "jitter"}, {6, 10, "snaplen"},
         {7, 0, "flows"}, {8, 1, "Unknown"}, {9, 0, "all weights"}, {10, 2, "linktype"},
-        {11, NAN, "loss"},
+        {11, NAN, "loss"}, {12, 4294967280.0, "start"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         ef_gen_config_default(&c);
@@ -509,6 +512,7 @@ START_TEST(config_ranges_are_checked)
         case 8: c.mix[EF_CAT_UNKNOWN] = 1; break;
         case 9: memset(c.mix, 0, sizeof c.mix); break;
         case 10: c.linktype = 2; break;
+        case 12: c.start_epoch = (uint32_t)bad[i].value; break;
         default: c.loss = bad[i].value; break;
         }
         ck_assert_int_eq(ef_gen_config_check(&c, &err), -1);
@@ -1017,6 +1021,29 @@ START_TEST(output_errors_name_the_file_and_leave_nothing)
 }
 END_TEST
 
+/* A write that fails half-way (file size limit) is reported with the file
+ * and the byte offset, and removes both temporary files. */
+START_TEST(write_failure_is_reported_and_cleaned_up)
+{
+    ef_gen_config_t cfg;
+    small_config(&cfg, 3);
+    char *dir = eft_mkdtemp("genfull");
+    char *pcap = eft_path(dir, "x.pcap"), *csv = eft_path(dir, "x.csv");
+    signal(SIGXFSZ, SIG_IGN);
+    struct rlimit lim = {1 << 20, 1 << 20};
+    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    ef_err_t err;
+    ck_assert_int_eq(ef_gen_write(&cfg, pcap, csv, NULL, NULL, NULL, &err), -1);
+    ck_assert_msg(strstr(err.msg, pcap) && strstr(err.msg, "write failed at byte"),
+                  "message: %s", err.msg);
+    ck_assert_uint_eq(count_entries(dir), 0);
+    eft_rmtree(dir);
+    free(dir);
+    free(pcap);
+    free(csv);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("gen");
@@ -1024,6 +1051,7 @@ int main(void)
     tcase_add_test(api, mix_specs_parse);
     tcase_add_test(api, config_ranges_are_checked);
     tcase_add_test(api, output_errors_name_the_file_and_leave_nothing);
+    tcase_add_test(api, write_failure_is_reported_and_cleaned_up);
     suite_add_tcase(s, api);
     TCase *out = tcase_create("output");
     tcase_set_timeout(out, 120);
