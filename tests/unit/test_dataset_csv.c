@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "data/dataset_csv.h"
@@ -308,56 +309,103 @@ START_TEST(commit_failure_leaves_nothing)
 }
 END_TEST
 
-START_TEST(write_failure_leaves_nothing)
+/* Write failures come from a file-size limit (write() fails with EFBIG).
+ * The limit is set in a child process so it never touches the test runner
+ * (Check may run without fork); the child reports through a pipe:
+ * "<add rc> <finish rc> <commit rc> <target exists> <temp exists>", then the
+ * add, finish and commit messages, one per line. */
+typedef struct limited {
+    int add_rc, finish_rc, commit_rc, target_exists, temp_exists;
+    char add_err[EF_ERR_MSG_MAX], finish_err[EF_ERR_MSG_MAX], commit_err[EF_ERR_MSG_MAX];
+    char temp[1024];
+} limited_t;
+
+static void limited_child(int fd, const char *path, rlim_t limit, int k, int rows)
 {
-    /* A file-size limit makes write() fail with EFBIG part-way. */
     signal(SIGXFSZ, SIG_IGN);
-    struct rlimit rl = {100000, 100000};
-    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
-    char *path = eft_path(tmpdir, "y_K_3.csv");
-    ef_err_t err;
-    ef_dataset_writer_t *w = ef_dataset_writer_open(path, 3, 0, &err);
-    ck_assert_ptr_nonnull(w);
+    struct rlimit rl = {limit, limit};
+    if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
+        _exit(3);
+    ef_err_t add = {{0}}, fin = {{0}}, com = {{0}};
+    ef_dataset_writer_t *w = ef_dataset_writer_open(path, k, 0, &add);
+    if (!w)
+        _exit(4);
     char *tmp = strdup(ef_dataset_writer_temp_path(w));
     ef_features_t f;
     three_packets(&f);
     ef_dataset_flow_t flow = {.feat = &f, .label = "DoS"};
     int rc = 1;
-    for (int i = 0; i < 100000 && rc == 1; i++)
-        rc = ef_dataset_writer_add(w, &flow, &err);
-    ck_assert_int_eq(rc, -1);
+    for (int i = 0; i < rows && rc == 1; i++)
+        rc = ef_dataset_writer_add(w, &flow, &add);
+    int frc = ef_dataset_writer_finish(w, &fin);
+    int crc = ef_dataset_writer_commit(w, &com);
+    dprintf(fd, "%d %d %d %d %d\n%s\n%s\n%s\n%s\n", rc, frc, crc, exists(path), exists(tmp),
+            add.msg, fin.msg, com.msg, tmp);
+    _exit(0);
+}
+
+static void run_limited(const char *path, rlim_t limit, int k, int rows, limited_t *out)
+{
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(fds[0]);
+        limited_child(fds[1], path, limit, k, rows);
+    }
+    close(fds[1]);
+    FILE *in = fdopen(fds[0], "r");
+    memset(out, 0, sizeof *out);
+    char first[64];
+    ck_assert_ptr_nonnull(fgets(first, sizeof first, in));
+    ck_assert_int_eq(sscanf(first, "%d %d %d %d %d", &out->add_rc, &out->finish_rc,
+                            &out->commit_rc, &out->target_exists, &out->temp_exists), 5);
+    char *lines[] = {out->add_err, out->finish_err, out->commit_err, out->temp};
+    for (int i = 0; i < 4; i++) {
+        ck_assert_ptr_nonnull(fgets(lines[i], EF_ERR_MSG_MAX, in));
+        lines[i][strcspn(lines[i], "\n")] = '\0';
+    }
+    fclose(in);
+    int st;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    ck_assert(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+START_TEST(write_failure_leaves_nothing)
+{
+    char *path = eft_path(tmpdir, "y_K_3.csv");
+    limited_t r;
+    run_limited(path, 100000, 3, 100000, &r);
+    ck_assert_int_eq(r.add_rc, -1);
     char *want = NULL;
-    ck_assert_int_ge(asprintf(&want, "%s: write failed: File too large", tmp), 0);
-    ck_assert_str_eq(err.msg, want);
-    ck_assert_int_eq(ef_dataset_writer_commit(w, &err), -1);
-    ck_assert_str_eq(err.msg, want);
-    ck_assert(!exists(path));
-    ck_assert(!exists(tmp));
+    ck_assert_int_ge(asprintf(&want, "%s: write failed: File too large", r.temp), 0);
+    ck_assert_str_eq(r.add_err, want);
+    ck_assert_int_eq(r.finish_rc, -1);
+    ck_assert_str_eq(r.finish_err, want);
+    ck_assert_int_eq(r.commit_rc, -1);
+    ck_assert_str_eq(r.commit_err, want);
+    ck_assert_int_eq(r.target_exists, 0);
+    ck_assert_int_eq(r.temp_exists, 0);
+    ck_assert_int_eq(dir_entries(), 0);
     free(want);
-    free(tmp);
     free(path);
 }
 END_TEST
 
 START_TEST(late_write_failure_found_by_finish)
 {
-    /* Rows that fit the buffer but not the file: finish() reports it. */
-    signal(SIGXFSZ, SIG_IGN);
-    struct rlimit rl = {50, 50};
-    ck_assert_int_eq(setrlimit(RLIMIT_FSIZE, &rl), 0);
+    /* Rows that fit the buffer but not the file: every add succeeds, the
+     * flush in finish() fails, and commit renames nothing. */
     char *path = eft_path(tmpdir, "z.csv");
-    ef_err_t err;
-    ef_dataset_writer_t *w = ef_dataset_writer_open(path, 1, 0, &err);
-    ck_assert_ptr_nonnull(w);
-    ef_features_t f;
-    three_packets(&f);
-    ef_dataset_flow_t flow = {.feat = &f, .label = "DoS"};
-    for (int i = 0; i < 10; i++)
-        ck_assert_int_eq(ef_dataset_writer_add(w, &flow, &err), 1);
-    ck_assert_int_eq(ef_dataset_writer_finish(w, &err), -1);
-    ck_assert_ptr_nonnull(strstr(err.msg, ": write failed: File too large"));
-    ck_assert_int_eq(ef_dataset_writer_add(w, &flow, &err), -1);
-    ck_assert_int_eq(ef_dataset_writer_commit(w, &err), -1);
+    limited_t r;
+    run_limited(path, 50, 1, 10, &r);
+    ck_assert_int_eq(r.add_rc, 1);
+    ck_assert_int_eq(r.finish_rc, -1);
+    ck_assert_ptr_nonnull(strstr(r.finish_err, ": write failed: File too large"));
+    ck_assert_int_eq(r.commit_rc, -1);
+    ck_assert_int_eq(r.target_exists, 0);
+    ck_assert_int_eq(r.temp_exists, 0);
     ck_assert_int_eq(dir_entries(), 0);
     free(path);
 }
