@@ -64,7 +64,10 @@ static void arena_free(arena_chunk_t *c)
  *
  * Layout: `order` holds rule indices grouped by bucket, ascending inside a
  * bucket (earlier lines first); an open-addressing hash maps a bucket key to
- * its [first, first + count) range in `order`. */
+ * its [first, first + count) range in `order`. Most lookups find nothing
+ * (most flows match no rule), so a presence bitmap of 8 bits per key, small
+ * enough to stay in cache, answers "certainly absent" before the hash table
+ * is touched. */
 
 enum { IX_DST = 1, IX_SRC, IX_DPORT, IX_SPORT };
 
@@ -97,6 +100,9 @@ struct ef_mawilab {
     uint32_t *order;
     ix_slot_t *slots;
     uint32_t slot_mask;      /* capacity - 1 (power of two) */
+    uint64_t *present;       /* presence bitmap over key hashes */
+    unsigned kinds;          /* bit (1 << IX_*) set when that bucket kind has rules */
+    uint32_t present_mask;   /* bits - 1 (power of two) */
     file_info_t *files;
     int nfiles;
     arena_chunk_t *arena;
@@ -153,11 +159,20 @@ static int ix_entry_cmp(const void *a, const void *b)
     return x->rule < y->rule ? -1 : x->rule > y->rule;
 }
 
+/* The bitmap uses other hash bits than the slot index. */
+static uint32_t ix_bit(const ef_mawilab_t *m, uint32_t h)
+{
+    return ((h >> 16) | (h << 16)) & m->present_mask;
+}
+
 static const ix_slot_t *ix_find(const ef_mawilab_t *m, const ix_key_t *k)
 {
     if (!m->slots)
         return NULL;
-    for (uint32_t i = ix_hash(k) & m->slot_mask;; i = (i + 1) & m->slot_mask) {
+    uint32_t h = ix_hash(k), b = ix_bit(m, h);
+    if (!(m->present[b >> 6] & (1ull << (b & 63))))
+        return NULL;
+    for (uint32_t i = h & m->slot_mask;; i = (i + 1) & m->slot_mask) {
         const ix_slot_t *s = &m->slots[i];
         if (s->count == 0)
             return NULL;
@@ -176,7 +191,12 @@ static int ix_build(ef_mawilab_t *m, ef_err_t *err)
     while (cap < 2u * m->nrules)
         cap <<= 1;
     m->slots = calloc(cap, sizeof *m->slots);
-    if (!e || !m->order || !m->slots) {
+    uint32_t bits = 4096; /* >= 8 bits per rule (hence per key) */
+    while (bits < 8u * m->nrules)
+        bits <<= 1;
+    m->present = calloc(bits / 64, sizeof *m->present);
+    m->present_mask = bits - 1;
+    if (!e || !m->order || !m->slots || !m->present) {
         free(e);
         return ef_err_set(err, "out of memory indexing %u label rules", m->nrules);
     }
@@ -184,6 +204,7 @@ static int ix_build(ef_mawilab_t *m, ef_err_t *err)
     for (uint32_t i = 0; i < m->nrules; i++) {
         ix_key_of_rule(&m->rules[i], &e[i].key);
         e[i].rule = i;
+        m->kinds |= 1u << e[i].key.kind;
     }
     qsort(e, m->nrules, sizeof *e, ix_entry_cmp);
     for (uint32_t i = 0; i < m->nrules;) {
@@ -192,7 +213,8 @@ static int ix_build(ef_mawilab_t *m, ef_err_t *err)
             m->order[j] = e[j].rule;
             j++;
         }
-        uint32_t s = ix_hash(&e[i].key) & m->slot_mask;
+        uint32_t h = ix_hash(&e[i].key), s = h & m->slot_mask, b = ix_bit(m, h);
+        m->present[b >> 6] |= 1ull << (b & 63);
         while (m->slots[s].count)
             s = (s + 1) & m->slot_mask;
         m->slots[s].key = e[i].key;
@@ -653,6 +675,7 @@ void ef_mawilab_free(ef_mawilab_t *m)
     free(m->rules);
     free(m->order);
     free(m->slots);
+    free(m->present);
     free(m->files);
     arena_free(m->arena);
     free(m);
@@ -721,6 +744,8 @@ static void scan_bucket(const ef_mawilab_t *m, const ix_key_t *k, int ver, int h
                         const uint8_t *src, uint16_t sport, const uint8_t *dst, uint16_t dport,
                         best_t *b)
 {
+    if (!(m->kinds & (1u << k->kind)))
+        return;
     const ix_slot_t *s = ix_find(m, k);
     if (!s)
         return;
