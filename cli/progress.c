@@ -3,6 +3,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -89,6 +90,14 @@ static void draw(ef_progress_t *p, uint64_t t)
                      (double)p->done / 1e6, (unsigned long long)p->packets, rate / 1e6, p->item);
     }
     size_t len = n < 0 ? 0 : (size_t)n >= sizeof line ? sizeof line - 1 : (size_t)n;
+    /* A line wider than the terminal wraps and "\r" no longer rewinds it:
+     * cut it (the item name comes last, so that is what gets shortened). */
+    struct winsize ws;
+    if (p->tty && ioctl(fileno(p->out), TIOCGWINSZ, &ws) == 0 && ws.ws_col > 1 &&
+        len >= ws.ws_col) {
+        len = ws.ws_col - 1u;
+        line[len] = '\0';
+    }
     if (p->tty)
         fprintf(p->out, "\r%s\033[K", line);
     else
