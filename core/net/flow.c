@@ -130,21 +130,52 @@ static inline uint64_t mum(uint64_t a, uint64_t b)
     return (uint64_t)r ^ (uint64_t)(r >> 64);
 }
 
-static inline uint64_t key_hash(const ef_flow_key_t *k, const uint64_t s[4])
+/* A key as machine words: ef_flow_key_t's 44 bytes read as 5 x uint64 and
+ * one uint32. The packet path builds these in registers (a key assembled
+ * in memory field by field and read back as words stalls on store
+ * forwarding) and only stores them into the entry of a new flow. */
+typedef struct kw {
+    uint64_t w[5];
+    uint32_t t;
+} kw_t;
+
+static inline kw_t key_words(const ef_flow_key_t *k)
 {
     const unsigned char *b = (const unsigned char *)k;
-    uint64_t x = mum(load64(b) ^ s[0], load64(b + 8) ^ s[1]);
-    uint64_t y = mum(load64(b + 16) ^ s[2], load64(b + 24) ^ s[3]);
-    uint64_t z = mum(load64(b + 32) ^ s[1], (uint64_t)load32(b + 40) ^ s[2]);
+    kw_t w;
+    for (int i = 0; i < 5; i++)
+        w.w[i] = load64(b + 8 * i);
+    w.t = load32(b + 40);
+    return w;
+}
+
+static inline void key_store(ef_flow_key_t *k, const kw_t *w)
+{
+    unsigned char *b = (unsigned char *)k;
+    memcpy(b, w->w, 40);
+    memcpy(b + 40, &w->t, 4);
+}
+
+static inline uint64_t kw_hash(const kw_t *k, const uint64_t s[4])
+{
+    uint64_t x = mum(k->w[0] ^ s[0], k->w[1] ^ s[1]);
+    uint64_t y = mum(k->w[2] ^ s[2], k->w[3] ^ s[3]);
+    uint64_t z = mum(k->w[4] ^ s[1], (uint64_t)k->t ^ s[2]);
     return mum(x ^ z ^ s[3], y ^ s[0]);
 }
 
-static inline int key_eq(const ef_flow_key_t *a, const ef_flow_key_t *b)
+static inline uint64_t key_hash(const ef_flow_key_t *k, const uint64_t s[4])
 {
-    const unsigned char *x = (const unsigned char *)a, *y = (const unsigned char *)b;
-    uint64_t d = (load64(x) ^ load64(y)) | (load64(x + 8) ^ load64(y + 8)) |
-                 (load64(x + 16) ^ load64(y + 16)) | (load64(x + 24) ^ load64(y + 24)) |
-                 (load64(x + 32) ^ load64(y + 32)) | (load32(x + 40) ^ load32(y + 40));
+    kw_t w = key_words(k);
+    return kw_hash(&w, s);
+}
+
+static inline int kw_eq(const ef_flow_key_t *a, const kw_t *k)
+{
+    const unsigned char *x = (const unsigned char *)a;
+    uint64_t d = (load64(x) ^ k->w[0]) | (load64(x + 8) ^ k->w[1]) |
+                 (load64(x + 16) ^ k->w[2]) | (load64(x + 24) ^ k->w[3]) |
+                 (load64(x + 32) ^ k->w[4]) | (load32(x + 40) ^ k->t);
     return d == 0;
 }
 
@@ -536,27 +567,40 @@ static inline uint64_t be64(const uint8_t *p)
 #endif
 }
 
-/* Normalised key; returns the key side (0/1) of the packet's sender. Side 0
- * is the numerically lower (address, port) pair. */
-static inline int make_key(const ef_packet_t *p, uint16_t sport, uint16_t dport,
-                           ef_flow_key_t *k)
+/* Normalised key words; returns the key side (0/1) of the packet's sender.
+ * Side 0 is the numerically lower (address, port) pair. */
+static inline int make_key(const ef_packet_t *p, uint16_t sport, uint16_t dport, kw_t *k)
 {
-    uint64_t s0 = be64(p->src), d0 = be64(p->dst);
+    uint64_t s0 = load64(p->src), s1 = load64(p->src + 8);
+    uint64_t d0 = load64(p->dst), d1 = load64(p->dst + 8);
+    uint64_t bs0 = be64(p->src), bd0 = be64(p->dst);
     int swap;
-    if (s0 != d0) {
-        swap = s0 > d0;
+    if (bs0 != bd0) {
+        swap = bs0 > bd0;
     } else {
-        uint64_t s1 = be64(p->src + 8), d1 = be64(p->dst + 8);
-        swap = s1 != d1 ? s1 > d1 : sport > dport;
+        uint64_t bs1 = be64(p->src + 8), bd1 = be64(p->dst + 8);
+        swap = bs1 != bd1 ? bs1 > bd1 : sport > dport;
     }
-    memcpy(k->addr[swap], p->src, 16);
-    memcpy(k->addr[!swap], p->dst, 16);
-    k->port[swap] = sport;
-    k->port[!swap] = dport;
-    k->vlan = p->vlan;
-    k->proto = p->proto;
-    k->ip_version = p->ip_version;
-    k->pad_[0] = k->pad_[1] = 0;
+    k->w[0] = swap ? d0 : s0;
+    k->w[1] = swap ? d1 : s1;
+    k->w[2] = swap ? s0 : d0;
+    k->w[3] = swap ? s1 : d1;
+    uint16_t port0 = swap ? dport : sport, port1 = swap ? sport : dport;
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    k->w[4] = (uint64_t)port0 | (uint64_t)port1 << 16 | (uint64_t)p->vlan << 32;
+    k->t = (uint32_t)p->proto | (uint32_t)p->ip_version << 8;
+#else
+    ef_flow_key_t key;
+    memcpy(key.addr[0], &k->w[0], 16);
+    memcpy(key.addr[1], &k->w[2], 16);
+    key.port[0] = port0;
+    key.port[1] = port1;
+    key.vlan = p->vlan;
+    key.proto = p->proto;
+    key.ip_version = p->ip_version;
+    key.pad_[0] = key.pad_[1] = 0;
+    *k = key_words(&key);
+#endif
     return swap;
 }
 
@@ -570,7 +614,7 @@ static inline int is_syn_ack(uint8_t flags)
     return (flags & (EF_TCP_SYN | EF_TCP_ACK)) == (EF_TCP_SYN | EF_TCP_ACK);
 }
 
-static ef_flow_t *create_flow(ef_flow_table_t *t, const ef_flow_key_t *k, uint32_t bucket,
+static ef_flow_t *create_flow(ef_flow_table_t *t, const kw_t *k, uint32_t bucket,
                               int sender, uint8_t tcp_flags, uint64_t ts_us, uint32_t *idx_out)
 {
     if (t->free_head == NIL) {
@@ -581,7 +625,7 @@ static ef_flow_t *create_flow(ef_flow_table_t *t, const ef_flow_key_t *k, uint32
     uint32_t idx = t->free_head;
     ef_flow_t *f = ent(t, idx);
     t->free_head = f->hnext_;
-    f->key = *k;
+    key_store(&f->key, k);
     /* The client is the SYN's sender, the SYN+ACK's receiver, else the
      * first packet's sender. */
     f->client = (uint8_t)(is_syn_ack(tcp_flags) ? !sender : sender);
@@ -589,7 +633,7 @@ static ef_flow_t *create_flow(ef_flow_table_t *t, const ef_flow_key_t *k, uint32
     f->tcp_seen = 0;
     f->end_reason = EF_END_NONE;
     f->pkts[0] = f->pkts[1] = 0;
-    f->id = flow_id(k, ts_us);
+    f->id = flow_id(&f->key, ts_us);
     f->first_ts_us = ts_us;
     f->last_ts_us = t->now_us;
     f->fin_seen_ = 0;
@@ -636,18 +680,25 @@ static inline void update_flow(ef_flow_table_t *t, uint32_t idx, ef_flow_t *f, i
     }
 }
 
-static inline ef_flow_t *find_flow(const ef_flow_table_t *t, uint32_t bucket,
-                                   const ef_flow_key_t *k, uint32_t *idx_out)
+static inline ef_flow_t *find_flow(const ef_flow_table_t *t, uint32_t bucket, const kw_t *k,
+                                   uint32_t *idx_out)
 {
     for (uint32_t i = t->buckets[bucket]; i != NIL;) {
         ef_flow_t *f = ent(t, i);
-        if (key_eq(&f->key, k)) {
+        if (kw_eq(&f->key, k)) {
             *idx_out = i;
             return f;
         }
         i = f->hnext_;
     }
     return NULL;
+}
+
+void ef_flow_table_prefetch(const ef_flow_table_t *t, const ef_packet_t *p)
+{
+    kw_t k;
+    make_key(p, p->sport, p->dport, &k);
+    __builtin_prefetch(&t->buckets[(uint32_t)kw_hash(&k, t->seed) & t->bucket_mask]);
 }
 
 int ef_flow_table_track(ef_flow_table_t *t, const ef_packet_t *p, ef_flow_hit_t *hit)
@@ -672,9 +723,9 @@ int ef_flow_table_track(ef_flow_table_t *t, const ef_packet_t *p, ef_flow_hit_t 
         }
     }
 
-    ef_flow_key_t k;
+    kw_t k;
     int sender = make_key(p, sport, dport, &k);
-    uint32_t bucket = (uint32_t)key_hash(&k, t->seed) & t->bucket_mask;
+    uint32_t bucket = (uint32_t)kw_hash(&k, t->seed) & t->bucket_mask;
     uint8_t tcp_flags = p->proto == PROTO_TCP ? p->tcp_flags : 0;
     uint32_t idx;
     ef_flow_t *f = find_flow(t, bucket, &k, &idx);

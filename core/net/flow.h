@@ -164,6 +164,11 @@ typedef struct ef_flow_hit {
  * not seen; counted in frag_orphans). End callbacks may run inside. */
 int ef_flow_table_track(ef_flow_table_t *t, const ef_packet_t *p, ef_flow_hit_t *hit);
 
+/* Optional hint for batch processing: start loading the hash bucket of the
+ * packet's flow (call for packet i+1 while packet i is being processed).
+ * Changes nothing observable. */
+void ef_flow_table_prefetch(const ef_flow_table_t *t, const ef_packet_t *p);
+
 /* End every flow idle for longer than its state's timeout at `now_us`. */
 void ef_flow_table_expire(ef_flow_table_t *t, uint64_t now_us);
 

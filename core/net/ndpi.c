@@ -29,7 +29,7 @@ struct ef_ndpi {
 
 void ef_ndpi_config_default(ef_ndpi_config_t *cfg)
 {
-    cfg->pool_flows = 4096;
+    cfg->pool_flows = 16384;
     cfg->max_packets = 20;
     cfg->guess = 1;
 }

@@ -56,7 +56,8 @@ typedef struct ef_ndpi_flow {
 } ef_ndpi_flow_t;
 
 typedef struct ef_ndpi_config {
-    uint32_t pool_flows;   /* flows in detection at once (default 4096) */
+    uint32_t pool_flows;   /* flows in detection at once (default 16384, about
+                              11 MB per thread with nDPI 4.2's 688-byte state) */
     uint32_t max_packets;  /* packets fed per flow at most, 1..255 (default 20) */
     int guess;             /* giveup may guess by port/address (default 1) */
 } ef_ndpi_config_t;

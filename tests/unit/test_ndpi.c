@@ -178,7 +178,7 @@ START_TEST(bad_config_is_refused)
 {
     ef_ndpi_config_t cfg;
     ef_ndpi_config_default(&cfg);
-    ck_assert_uint_eq(cfg.pool_flows, 4096);
+    ck_assert_uint_eq(cfg.pool_flows, 16384);
     ck_assert_uint_eq(cfg.max_packets, 20);
     ck_assert_int_eq(cfg.guess, 1);
     ef_err_t err;
