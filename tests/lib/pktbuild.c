@@ -656,8 +656,9 @@ int pb_flow_write(pb_writer_t *w, pb_flow_t *fl, uint64_t ts_us, int dir, uint8_
     pb_frame_t *f = malloc(sizeof *f);
     if (!f)
         return -1;
-    int rc = pb_flow_frame(f, w->linktype, fl, dir, flags, payload, len) < 0 ? -1
-                                                                             : pb_write(w, ts_us, f);
+    int rc = -1;
+    if (pb_flow_frame(f, w->linktype, fl, dir, flags, payload, len) >= 0)
+        rc = pb_write(w, ts_us, f);
     free(f);
     return rc;
 }

@@ -108,7 +108,8 @@ START_TEST(nanosecond_pcap_gives_microseconds)
     ck_assert_uint_eq(fr.caplen, 20);
     ck_assert_uint_eq(fr.wirelen, 28);
     ef_packet_t p;
-    ck_assert_int_eq(ef_decode(ef_capture_linktype(c), fr.data, fr.caplen, fr.wirelen, fr.ts_us, &p),
+    int lt = ef_capture_linktype(c);
+    ck_assert_int_eq(ef_decode(lt, fr.data, fr.caplen, fr.wirelen, fr.ts_us, &p),
                      EF_DEC_MAL_UDP_TRUNC);
     ck_assert_int_eq(ef_capture_next(c, &fr, &err), 0);
     ef_capture_close(c);
@@ -406,8 +407,8 @@ START_TEST(features_from_a_recorded_session)
     ef_frame_t fr;
     while (ef_capture_next(c, &fr, &err) == 1) {
         ef_packet_t p;
-        ck_assert_int_eq(ef_decode(ef_capture_linktype(c), fr.data, fr.caplen, fr.wirelen, fr.ts_us, &p),
-                         EF_DEC_OK);
+        int lt = ef_capture_linktype(c);
+        ck_assert_int_eq(ef_decode(lt, fr.data, fr.caplen, fr.wirelen, fr.ts_us, &p), EF_DEC_OK);
         ef_flow_hit_t h;
         ck_assert_int_eq(ef_flow_table_track(t, &p, &h), 0);
         ef_features_add(ef_flow_ext(h.flow), p.ts_us, p.ip_len, h.c2s);

@@ -165,7 +165,8 @@ START_TEST(udp_first_sender_is_client_and_ipv6_keys)
     ck_assert_int_eq(h.c2s, 0);
     ck_assert_uint_eq(f->state, EF_FLOW_ESTABLISHED);
     /* same addresses, other protocol / port / VLAN: other flows */
-    ck_assert_int_eq(track(t, pkt("2001:db8::9", 53, "2001:db8::1", 5353, 6, EF_TCP_SYN, 7)).is_new, 1);
+    ef_packet_t tcp = pkt("2001:db8::9", 53, "2001:db8::1", 5353, 6, EF_TCP_SYN, 7);
+    ck_assert_int_eq(track(t, tcp).is_new, 1);
     ck_assert_int_eq(track(t, pkt("2001:db8::9", 54, "2001:db8::1", 5353, 17, 0, 7)).is_new, 1);
     ef_packet_t v = pkt("2001:db8::9", 53, "2001:db8::1", 5353, 17, 0, 8);
     v.vlan = 12;
