@@ -445,13 +445,20 @@ static void track_packet(collect_t *c, const ef_packet_t *p)
 }
 
 /* Returns 0 at the end of the input, -1 on a read error (err set), 1 when
- * interrupted or a row could not be written. */
+ * interrupted or a row could not be written.
+ *
+ * With nDPI off, a packet is tracked only after the next one has been
+ * decoded and its flow's hash bucket prefetched, so that cache miss overlaps
+ * the current packet's work (the flow table is the hot spot). nDPI reads a
+ * packet's bytes, which the next read overwrites, so with nDPI on every
+ * packet is tracked at once. Either way packets reach the table in order. */
 static int read_input(collect_t *c, ef_capture_t *cap, input_stats_t *is, ef_progress_t *bar,
                       uint64_t bytes_before, ef_err_t *err)
 {
     int linktype = ef_capture_linktype(cap);
     ef_frame_t fr;
-    ef_packet_t pkt;
+    ef_packet_t pkt[2];
+    int cur = 0, pending = 0; /* pending: pkt[!cur] still to be tracked */
     uint64_t created0 = total_flow_stats(c).created;
     int rc, first = 1;
     while ((rc = ef_capture_next(cap, &fr, err)) == 1) {
@@ -464,20 +471,29 @@ static int read_input(collect_t *c, ef_capture_t *cap, input_stats_t *is, ef_pro
         if (fr.ts_us > c->max_ts)
             c->max_ts = fr.ts_us;
         ef_decode_status_t st = ef_decode(linktype, fr.data, fr.caplen, fr.wirelen, fr.ts_us,
-                                          &pkt);
+                                          &pkt[cur]);
         ef_decode_stats_add(&c->dec, st);
         is->packets++;
-        if (st == EF_DEC_OK)
-            track_packet(c, &pkt);
-        else if (st == EF_DEC_NOT_IP)
+        if (st == EF_DEC_OK && c->ndpi) {
+            track_packet(c, &pkt[cur]);
+        } else if (st == EF_DEC_OK) {
+            ef_flow_table_prefetch(c->table, &pkt[cur]);
+            if (pending)
+                track_packet(c, &pkt[!cur]);
+            pending = 1;
+            cur = !cur;
+        } else if (st == EF_DEC_NOT_IP) {
             is->not_ip++;
-        else
+        } else {
             is->malformed++;
+        }
         if (c->failed || interrupted)
             break;
         if (is->packets % PROGRESS_EVERY == 0)
             ef_progress_update(bar, bytes_before + ef_capture_bytes_read(cap), c->dec.packets);
     }
+    if (pending && !c->failed && !interrupted)
+        track_packet(c, &pkt[!cur]);
     is->flows = total_flow_stats(c).created - created0;
     if (rc < 0)
         return -1;
