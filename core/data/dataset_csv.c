@@ -82,30 +82,60 @@ static void put_ch(ef_dataset_writer_t *w, char c)
     w->buf[w->used++] = c;
 }
 
+/* Room for n more bytes in the buffer (n is small: numbers only). */
+static char *room(ef_dataset_writer_t *w, size_t n)
+{
+    if (OUT_BUF - w->used < n)
+        flush_buf(w);
+    return w->buf + w->used;
+}
+
+/* Decimal digits two at a time: numbers are most of the output. */
+static const char digit_pairs[201] =
+    "0001020304050607080910111213141516171819"
+    "2021222324252627282930313233343536373839"
+    "4041424344454647484950515253545556575859"
+    "6061626364656667686970717273747576777879"
+    "8081828384858687888990919293949596979899";
+
+/* Writes v in decimal at out (at most 20 bytes); returns the length. */
+static size_t fmt_u64(char *out, uint64_t v)
+{
+    char tmp[20];
+    size_t i = sizeof tmp;
+    while (v >= 100) {
+        unsigned r = (unsigned)(v % 100);
+        v /= 100;
+        i -= 2;
+        memcpy(tmp + i, digit_pairs + 2 * r, 2);
+    }
+    if (v >= 10) {
+        i -= 2;
+        memcpy(tmp + i, digit_pairs + 2 * v, 2);
+    } else {
+        tmp[--i] = (char)('0' + v);
+    }
+    memcpy(out, tmp + i, sizeof tmp - i);
+    return sizeof tmp - i;
+}
+
 static void put_u64(ef_dataset_writer_t *w, uint64_t v)
 {
-    char tmp[24];
-    int i = sizeof tmp;
-    do {
-        tmp[--i] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    put(w, tmp + i, sizeof tmp - (size_t)i);
+    w->used += fmt_u64(room(w, 20), v);
 }
 
 /* Microseconds as seconds with exactly six decimals, from integers: no
  * floating-point rounding can make two writers disagree. */
 static void put_seconds(ef_dataset_writer_t *w, uint64_t us)
 {
-    char frac[6];
-    uint64_t f = us % 1000000u;
-    for (int i = 5; i >= 0; i--) {
-        frac[i] = (char)('0' + f % 10);
-        f /= 10;
-    }
-    put_u64(w, us / 1000000u);
-    put_ch(w, '.');
-    put(w, frac, 6);
+    char *out = room(w, 27);
+    size_t n = fmt_u64(out, us / 1000000u);
+    unsigned f = (unsigned)(us % 1000000u);
+    out[n] = '.';
+    memcpy(out + n + 1, digit_pairs + 2 * (f / 10000), 2);
+    memcpy(out + n + 3, digit_pairs + 2 * (f / 100 % 100), 2);
+    memcpy(out + n + 5, digit_pairs + 2 * (f % 100), 2);
+    w->used += n + 7;
 }
 
 /* A text field, quoted only when it holds a comma, a quote or a line break
