@@ -14,8 +14,9 @@
 #
 # Usage: bench/run-collect.sh [BUILD_DIR]   (env: TARGET_PACKETS, REPEAT, BENCH_DIR)
 # Each tool runs REPEAT times (default 3); the fastest run counts, which
-# damps noise from other work on the machine. Timings on a shared machine are
-# noisy: compare the ratios, which are measured back to back.
+# damps noise from other work on the machine. Both wall time and CPU time
+# (user + system) are shown; on a shared machine the CPU time is steadier.
+# Compare the ratios, which are measured back to back.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -96,41 +97,61 @@ EOF
 fi
 
 # --- timing -------------------------------------------------------------------
-# best_of CMD...: fastest wall time in seconds over REPEAT runs.
-best_of() {
-    local best="" t0 t1 el
+# measure CMD...: over REPEAT runs, the fastest wall time and the smallest CPU
+# time (user + system), in seconds, as "wall cpu". On a shared machine the CPU
+# time is the steadier figure (waiting for a core does not count).
+timed() { # prints "wall cpu" of one run (microsecond resolution, via wait4)
+    /usr/bin/python3 - "$@" <<'PY'
+import os, subprocess, sys, time
+t0 = time.perf_counter()
+p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+_, status, ru = os.wait4(p.pid, 0)
+wall = time.perf_counter() - t0
+if os.waitstatus_to_exitcode(status) != 0:
+    sys.exit(1)
+print(f"{wall:.4f} {ru.ru_utime + ru.ru_stime:.4f}")
+PY
+}
+measure() {
+    local best_wall="" best_cpu="" line wall cpu
     for _ in $(seq "$REPEAT"); do
-        t0=$(date +%s%N)
-        "$@" >/dev/null 2>&1 || die "failed: $*"
-        t1=$(date +%s%N)
-        el=$(( t1 - t0 ))
-        if [ -z "$best" ] || [ "$el" -lt "$best" ]; then best=$el; fi
+        line=$(timed "$@") || die "failed: $*"
+        wall=${line% *}
+        cpu=${line#* }
+        best_wall=$(awk -v a="$wall" -v b="${best_wall:-1e9}" 'BEGIN { print (a < b) ? a : b }')
+        best_cpu=$(awk -v a="$cpu" -v b="${best_cpu:-1e9}" 'BEGIN { print (a < b) ? a : b }')
     done
-    awk -v ns="$best" 'BEGIN { printf "%.4f", ns / 1e9 }'
+    echo "$best_wall $best_cpu"
 }
 
 OUT="$BENCH_DIR/out"
 rm -rf "$OUT"
-t_loop=$(best_of "$LOOP" "$CAP")
-t_off=$(best_of "$EF_BIN" collect -r "$CAP" -o "$OUT" --name off --no-ndpi)
-t_on=$(best_of "$EF_BIN" collect -r "$CAP" -o "$OUT" --name on)
-t_ndpi=$(best_of ndpiReader -i "$CAP" -q)
+read -r w_loop c_loop < <(measure "$LOOP" "$CAP")
+read -r w_off c_off < <(measure "$EF_BIN" collect -r "$CAP" -o "$OUT" --name off --no-ndpi)
+read -r w_on c_on < <(measure "$EF_BIN" collect -r "$CAP" -o "$OUT" --name on)
+read -r w_ndpi c_ndpi < <(measure ndpiReader -i "$CAP" -q)
 
 # Flows, for the record (from collect's own summary).
 flows=$("$EF_BIN" collect -r "$CAP" -o "$OUT" --name count --no-ndpi -k 3 2>&1 |
         awk '/^  total/ {print $2}')
 
-pps() { awk -v p="$PKTS" -v t="$1" 'BEGIN { printf "%.2f", p / t / 1e6 }'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b / a }'; }
+pps() { awk -v p="$PKTS" -v t="$1" 'BEGIN { if (t > 0) printf "%.2f", p / t / 1e6; else print "-" }'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a > 0) printf "%.2fx", b / a; else print "-" }'; }
+row() { # name wall cpu
+    printf '  %-34s %8s %8s %10s %10s %9s %9s\n' "$1" "$2" "$3" "$(pps "$2")" "$(pps "$3")" \
+        "$(ratio "$2" "$w_ndpi")" "$(ratio "$3" "$c_ndpi")"
+}
 
 echo "collect benchmark: $CAP"
 echo "  $PKTS packets, $((BYTES / 1000000)) MB, $flows flows; best of $REPEAT runs; $(nproc) cores:" \
-     "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')"
-printf '  %-34s %9s %12s %18s\n' "tool" "seconds" "Mpkt/s" "vs ndpiReader"
-printf '  %-34s %9s %12s %18s\n' "libpcap read loop (baseline)" "$t_loop" "$(pps "$t_loop")" "$(ratio "$t_loop" "$t_ndpi")x"
-printf '  %-34s %9s %12s %18s\n' "ndpiReader -i FILE -q (baseline)" "$t_ndpi" "$(pps "$t_ndpi")" "1.00x"
-printf '  %-34s %9s %12s %18s\n' "earlyflow collect --no-ndpi" "$t_off" "$(pps "$t_off")" "$(ratio "$t_off" "$t_ndpi")x"
-printf '  %-34s %9s %12s %18s\n' "earlyflow collect (nDPI on)" "$t_on" "$(pps "$t_on")" "$(ratio "$t_on" "$t_ndpi")x"
-echo "  collect --no-ndpi takes $(ratio "$t_loop" "$t_off")x the libpcap loop's time" \
-     "(targets: >= 10x ndpiReader with nDPI off, >= 2x with nDPI on)"
+     "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'); load average" \
+     "$(cut -d' ' -f1-3 /proc/loadavg)"
+printf '  %-34s %8s %8s %10s %10s %9s %9s\n' "" "wall s" "cpu s" "Mpkt/s" "Mpkt/s" \
+    "vs ndpiR" "vs ndpiR"
+printf '  %-34s %8s %8s %10s %10s %9s %9s\n' "" "" "" "(wall)" "(cpu)" "(wall)" "(cpu)"
+row "libpcap read loop (baseline)" "$w_loop" "$c_loop"
+row "ndpiReader -i FILE -q (baseline)" "$w_ndpi" "$c_ndpi"
+row "earlyflow collect --no-ndpi" "$w_off" "$c_off"
+row "earlyflow collect (nDPI on)" "$w_on" "$c_on"
+echo "  targets: collect >= 10x ndpiReader with nDPI off, >= 2x with nDPI on"
 rm -rf "$OUT"
