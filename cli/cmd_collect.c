@@ -751,6 +751,22 @@ static int read_inputs(collect_t *c, char **inputs, int n, input_stats_t *is)
     return 0;
 }
 
+/* nDPI sees each flow's first packets (up to the largest k). Its pool gets
+ * one slot per flow the table can hold, so no flow goes without detection:
+ * a dataset's ndpi_proto column should not depend on how busy the trace
+ * was. Slots are only touched when used (688 bytes each with nDPI 4.2), so
+ * memory follows the flows actually in detection, bounded via --memcap. */
+static int ndpi_open(collect_t *c, ef_err_t *err)
+{
+    ef_ndpi_config_t nc;
+    ef_ndpi_config_default(&nc);
+    nc.max_packets = (uint32_t)c->maxk;
+    uint64_t cap = ef_flow_table_stats(c->table)->capacity;
+    nc.pool_flows = (uint32_t)(cap < (1u << 24) ? cap : (1u << 24));
+    c->ndpi = ef_ndpi_new(&nc, err);
+    return c->ndpi ? 0 : -1;
+}
+
 static int setup(collect_t *c, ef_err_t *err)
 {
     c->maxk = 0;
@@ -763,14 +779,6 @@ static int setup(collect_t *c, ef_err_t *err)
             return -1;
         print_label_files(c->labels);
     }
-    if (c->o.ndpi) {
-        ef_ndpi_config_t nc;
-        ef_ndpi_config_default(&nc);
-        nc.max_packets = (uint32_t)c->maxk;
-        c->ndpi = ef_ndpi_new(&nc, err);
-        if (!c->ndpi)
-            return -1;
-    }
     char *name = c->o.name ? strdup(c->o.name) : default_name(c->o.reads[0]);
     if (!name)
         return ef_err_set(err, "out of memory");
@@ -780,6 +788,8 @@ static int setup(collect_t *c, ef_err_t *err)
     free(name);
     if (rc == 0)
         rc = table_open(c, err);
+    if (rc == 0 && c->o.ndpi)
+        rc = ndpi_open(c, err);
     return rc;
 }
 
