@@ -59,6 +59,16 @@ static int collect(char **out, char **err, const char *fmt, ...)
     return rc;
 }
 
+static void expect_one_line_rc(int want_rc, const char *fmt, const char *arg,
+                               const char *prefix)
+{
+    char *err = NULL;
+    ck_assert_int_eq(collect(NULL, &err, fmt, arg), want_rc);
+    ck_assert_msg(!strncmp(err, prefix, strlen(prefix)), "%s", err);
+    ck_assert_msg(strchr(err, '\n') == err + strlen(err) - 1, "more than one line: %s", err);
+    free(err);
+}
+
 static char *read_out(const char *name)
 {
     char *p = tpath(name);
@@ -338,6 +348,46 @@ START_TEST(several_inputs_and_directories)
 }
 END_TEST
 
+/* A table too small for the trace evicts; evicted flows still get rows,
+ * and the summary's count agrees with the rows' end_reason. */
+START_TEST(small_memcap_evicts)
+{
+    char *p = tpath("many.pcap");
+    pb_writer_t *w = pb_writer_open(p, PB_DLT_EN10MB, 0);
+    for (int i = 0; i < 300; i++) {
+        pb_flow_t fl;
+        ck_assert_int_eq(pb_flow_init(&fl, 17, "10.1.0.1", (uint16_t)(10000 + i), "10.2.0.2", 53),
+                         0);
+        ck_assert_int_eq(pb_flow_write(w, &fl, T0 + 1000ull * (uint64_t)i, PB_C2S, 0, NULL, 4), 0);
+    }
+    ck_assert_int_eq(pb_writer_close(w), 0);
+    free(p);
+    char *err = NULL;
+    ck_assert_int_eq(collect(NULL, &err, "-r many.pcap -k 1 --extended -o out --no-ndpi "
+                                         "--memcap 240K"), 0);
+    unsigned long long ev = 0;
+    const char *e = strstr(err, "  evictions: ");
+    ck_assert_ptr_nonnull(e);
+    ck_assert_int_eq(sscanf(e, "  evictions: %llu;", &ev), 1);
+    ck_assert_uint_gt(ev, 0);
+    char *k1 = read_out("out/many_K_1.csv");
+    unsigned long long rows = 0, evicted = 0;
+    for (const char *q = strchr(k1, '\n') + 1; *q; q = strchr(q, '\n') + 1) {
+        rows++;
+        const char *nl = strchr(q, '\n');
+        const char *hit = strstr(q, ",evicted,");
+        evicted += hit && hit < nl;
+    }
+    ck_assert_uint_eq(rows, 300);
+    ck_assert_uint_eq(evicted, ev);
+    free(k1);
+    free(err);
+    /* A memcap that holds no flow at all is refused, naming the problem. */
+    expect_one_line_rc(1, "-r many.pcap -o out2 --memcap %s --no-ndpi", "1",
+                       "earlyflow collect: flow table: memcap 1 bytes holds no flow");
+}
+END_TEST
+
 START_TEST(progress_bar_when_forced)
 {
     write_basic("basic.pcap");
@@ -386,6 +436,20 @@ START_TEST(not_a_capture)
     ck_assert_int_eq(entries("out"), 0);
     expect_one_line("-r %s -o out --no-ndpi", "missing.pcap",
                     "earlyflow collect: missing.pcap: ");
+    /* --keep-going: the bad file is reported, the good one collected. */
+    write_basic("basic.pcap");
+    char *err = NULL;
+    ck_assert_int_eq(collect(NULL, &err, "-r notes.txt -r basic.pcap -k 3 -o out --no-ndpi "
+                                         "--keep-going"), 0);
+    ck_assert_ptr_nonnull(strstr(err, "earlyflow collect: notes.txt: "));
+    ck_assert_ptr_nonnull(strstr(err, "(skipping the rest of this input: --keep-going)\n"));
+    ck_assert_ptr_nonnull(strstr(err, "earlyflow collect: 1 input could not be read "
+                                      "completely\n"));
+    char *k3 = read_out("out/notes.txt_K_3.csv"); /* NAME: only capture extensions go */
+    ck_assert_str_eq(strchr(k3, '\n') + 1, "40,40,40,0.000000,0.001000,0.001000,2,Unlabeled\n"
+                                           "38,78,38,0.000000,0.000500,0.250000,2,Unlabeled\n");
+    free(k3);
+    free(err);
 }
 END_TEST
 
@@ -522,7 +586,8 @@ START_TEST(usage_errors)
     expect_failure(2, "--memcap: expected a byte count", "%s", "-r basic.pcap -o out --memcap 1T");
     expect_failure(2, "unknown option '--bogus'", "%s", "-r basic.pcap -o out --bogus");
     expect_failure(2, "unexpected argument 'basic.pcap'", "%s", "-o out basic.pcap");
-    expect_failure(2, "--name: expected a file name prefix", "%s", "-r basic.pcap -o out --name a/b");
+    expect_failure(2, "--name: expected a file name prefix", "%s",
+                   "-r basic.pcap -o out --name a/b");
     char *out = NULL;
     ck_assert_int_eq(collect(&out, NULL, "--help"), 0);
     ck_assert_ptr_nonnull(strstr(out, "usage: earlyflow collect"));
@@ -562,6 +627,7 @@ int main(void)
     tcase_add_test(tc, extended_columns);
     tcase_add_test(tc, ndpi_names_the_application);
     tcase_add_test(tc, several_inputs_and_directories);
+    tcase_add_test(tc, small_memcap_evicts);
     tcase_add_test(tc, progress_bar_when_forced);
     suite_add_tcase(s, tc);
     TCase *tb = tcase_create("bad_input");
