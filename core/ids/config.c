@@ -494,7 +494,8 @@ static int flat_build(ef_config_priv_t *pv)
 {
     if (pv->root && pv->root->kind == Y_MAP && flatten(pv, pv->root, "") < 0)
         return -1;
-    qsort(pv->flat, pv->n_flat, sizeof *pv->flat, flat_cmp);
+    if (pv->n_flat > 1)
+        qsort(pv->flat, pv->n_flat, sizeof *pv->flat, flat_cmp);
     size_t n = pv->n_flat;
     for (size_t i = 0; i < sizeof flat_defaults / sizeof flat_defaults[0]; i++) {
         int present = 0;
@@ -514,7 +515,8 @@ static int flat_build(ef_config_priv_t *pv)
                 return -1;
         }
     }
-    qsort(pv->flat, pv->n_flat, sizeof *pv->flat, flat_cmp);
+    if (pv->n_flat > 1)
+        qsort(pv->flat, pv->n_flat, sizeof *pv->flat, flat_cmp);
     return 0;
 }
 
@@ -839,7 +841,7 @@ static void check_k(loader_t *l, ef_config_earlyflow_t *e, const ynode_t *n)
     for (size_t i = 0; i < count; i++) {
         const ynode_t *it = items[i];
         int k = it->kind == Y_SCALAR ? k_value(it->str) : -1;
-        char path[32] = "earlyflow.k";
+        char path[48] = "earlyflow.k";
         if (n->kind == Y_SEQ)
             snprintf(path, sizeof path, "earlyflow.k.%zu", i);
         if (k < 0) {

@@ -39,7 +39,8 @@ int ef_ruleset_finalize(ef_ruleset_t *rs, ef_err_t *err)
 {
     if (rs->finalized)
         return 0;
-    qsort(rs->slots, rs->n, sizeof *rs->slots, rule_order);
+    if (rs->n > 1)
+        qsort(rs->slots, rs->n, sizeof *rs->slots, rule_order);
     size_t total = 0;
     memset(rs->idx_len, 0, sizeof rs->idx_len);
     rs->k_mask = 0;

@@ -43,7 +43,8 @@ static int src_fill(src_t *s)
         size_t n = s->mem_len - s->mem_pos;
         if (n > sizeof s->chunk)
             n = sizeof s->chunk;
-        memcpy(s->chunk, s->mem + s->mem_pos, n);
+        if (n)
+            memcpy(s->chunk, s->mem + s->mem_pos, n);
         s->mem_pos += n;
         s->ck_len = n;
         if (n == 0)

@@ -902,6 +902,7 @@ START_TEST(io_errors)
     ck_assert_str_eq(err.msg, "/nonexistent/y.rules: cannot open rules file: No such file or "
                               "directory");
     eft_rmtree(dir);
+    free(dir);
     ef_ruleset_free(rs);
 }
 END_TEST
