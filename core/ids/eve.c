@@ -68,12 +68,22 @@ static int jb_reserve(jb_t *b, size_t n)
     return 0;
 }
 
-static void jb_raw(jb_t *b, const char *s, size_t n)
+static inline void jb_raw(jb_t *b, const char *s, size_t n)
 {
-    if (jb_reserve(b, n) == 0) {
+    if (b->len + n <= b->cap || jb_reserve(b, n) == 0) {
         memcpy(b->p + b->len, s, n);
         b->len += n;
     }
+}
+
+/* Decimal digits of v into the end of buf; returns the first digit. */
+static char *u64_digits(uint64_t v, char *end)
+{
+    do {
+        *--end = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    return end;
 }
 
 static void jb_lit(jb_t *b, const char *s)
@@ -200,13 +210,13 @@ static void jb_close(jb_t *b, char bracket)
 
 static void jb_u64(jb_t *b, const char *key, uint64_t v)
 {
-    char num[24];
-    int n = snprintf(num, sizeof num, "%llu", (unsigned long long)v);
+    char num[24], *end = num + sizeof num;
+    char *d = u64_digits(v, end);
     if (key)
         jb_key(b, key);
     else
         jb_sep(b);
-    jb_raw(b, num, (size_t)n);
+    jb_raw(b, d, (size_t)(end - d));
 }
 
 /* Shortest-ish decimal with 6 significant digits, in the C locale whatever
@@ -252,8 +262,24 @@ void ef_eve_timestamp(uint64_t ts_us, char *buf, size_t len)
         snprintf(buf, len, "ts-error");
         return;
     }
-    snprintf(buf, len, "%04d-%02d-%02dT%02d:%02d:%02d.%06u+0000", tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, usec);
+    long long year = (long long)tm.tm_year + 1900;
+    if (year < 0 || year > 9999 || len < 32) {
+        snprintf(buf, len, "ts-error");
+        return;
+    }
+    /* fixed layout, written digit by digit (this runs for every event) */
+    char t[32] = "YYYY-MM-DDTHH:MM:SS.uuuuuu+0000";
+    const struct {
+        int pos, width;
+        long long v;
+    } f[] = {{0, 4, year},       {5, 2, tm.tm_mon + 1}, {8, 2, tm.tm_mday}, {11, 2, tm.tm_hour},
+             {14, 2, tm.tm_min}, {17, 2, tm.tm_sec},    {20, 6, usec}};
+    for (size_t i = 0; i < sizeof f / sizeof f[0]; i++) {
+        long long v = f[i].v;
+        for (int k = f[i].width - 1; k >= 0; k--, v /= 10)
+            t[f[i].pos + k] = (char)('0' + v % 10);
+    }
+    memcpy(buf, t, 32);
 }
 
 const char *ef_eve_proto_name(uint8_t proto)

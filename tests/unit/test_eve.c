@@ -530,6 +530,12 @@ START_TEST(timestamps_and_protocols)
     ck_assert_str_eq(ts, "2026-12-04T15:36:43.123456+0000");
     ef_eve_timestamp(951782400999999ull, ts, sizeof ts); /* leap day 2000 */
     ck_assert_str_eq(ts, "2000-02-29T00:00:00.999999+0000");
+    ef_eve_timestamp(253402300799999999ull, ts, sizeof ts); /* last microsecond of 9999 */
+    ck_assert_str_eq(ts, "9999-12-31T23:59:59.999999+0000");
+    ef_eve_timestamp(253402300800000000ull, ts, sizeof ts); /* year 10000: Suricata's marker */
+    ck_assert_str_eq(ts, "ts-error");
+    ef_eve_timestamp(UINT64_MAX, ts, sizeof ts);
+    ck_assert_str_eq(ts, "ts-error");
     ck_assert_str_eq(ef_eve_proto_name(1), "ICMP");
     ck_assert_str_eq(ef_eve_proto_name(6), "TCP");
     ck_assert_str_eq(ef_eve_proto_name(17), "UDP");
