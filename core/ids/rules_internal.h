@@ -12,10 +12,11 @@
 
 /* ---- interval sets ----------------------------------------------------------
  * A set of unsigned values (IPv4 addresses, IPv6 addresses or ports) as a
- * sorted array of inclusive intervals. Invariant after ef_iset_normalize:
+ * sorted array of inclusive intervals. Invariant:
  * intervals are disjoint, not adjacent (a.b + 1 < next.a) and sorted, so a
  * value is in the set iff a binary search finds an interval holding it.
- * Values are 128-bit so one implementation serves all three domains. */
+ * Values are 128-bit so one implementation serves all three domains.
+ * Every operation keeps the invariant (unions merge, differences sweep). */
 typedef struct ef_u128 {
     uint64_t hi, lo;
 } ef_u128_t;
@@ -32,7 +33,6 @@ typedef struct ef_iset {
 int ef_u128_cmp(ef_u128_t x, ef_u128_t y);
 void ef_iset_free(ef_iset_t *s);
 int ef_iset_push(ef_iset_t *s, ef_u128_t a, ef_u128_t b);
-void ef_iset_normalize(ef_iset_t *s);
 int ef_iset_contains(const ef_iset_t *s, ef_u128_t x);
 
 /* ---- domain sets --------------------------------------------------------- */

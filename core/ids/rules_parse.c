@@ -279,23 +279,21 @@ static size_t header_token(const parse_t *p, size_t i, size_t *unclosed)
 
 static int parse_action(parse_t *p, size_t at, size_t len, ef_rule_action_t *a)
 {
-    static const char *const names[] = {"pass", "drop", "reject", "alert"};
-    for (int i = 0; i < 4; i++)
-        if (strlen(names[i]) == len && !strncmp(p->t + at, names[i], len)) {
-            *a = (ef_rule_action_t)i;
+    /* case-insensitive, as in Suricata; the reject variants act as reject */
+    static const struct {
+        const char *name;
+        ef_rule_action_t action;
+    } names[] = {{"pass", EF_ACTION_PASS},           {"drop", EF_ACTION_DROP},
+                 {"reject", EF_ACTION_REJECT},       {"rejectsrc", EF_ACTION_REJECT},
+                 {"rejectdst", EF_ACTION_REJECT},    {"rejectboth", EF_ACTION_REJECT},
+                 {"alert", EF_ACTION_ALERT}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strlen(names[i].name) == len && !strncasecmp(p->t + at, names[i].name, len)) {
+            *a = names[i].action;
             return 0;
         }
-    if ((len == 9 && !strncmp(p->t + at, "rejectsrc", 9)) ||
-        (len == 9 && !strncmp(p->t + at, "rejectdst", 9)) ||
-        (len == 10 && !strncmp(p->t + at, "rejectboth", 10))) {
-        *a = EF_ACTION_REJECT;
-        return 0;
-    }
-    if (len == 0)
-        ERR(p, at, "expected an action (alert, drop, pass or reject)");
-    else
-        ERR(p, at, "expected an action (alert, drop, pass or reject), got '%.*s'", (int)len,
-            p->t + at);
+    ERR(p, at, "expected an action (alert, drop, pass or reject), got '%.*s'",
+        (int)(len > 40 ? 40 : len), p->t + at);
     return -1;
 }
 
@@ -540,9 +538,10 @@ static int split_options(parse_t *p, size_t i)
     return 0;
 }
 
+/* Keyword names are case-insensitive, as in Suricata. */
 static int opt_is(const parse_t *p, const opt_t *o, const char *name)
 {
-    return strlen(name) == o->name_len && !strncmp(p->t + o->name_at, name, o->name_len);
+    return strlen(name) == o->name_len && !strncasecmp(p->t + o->name_at, name, o->name_len);
 }
 
 /* ---- options: values ------------------------------------------------------------- */
@@ -701,11 +700,14 @@ static int opt_metadata(parse_t *p, const opt_t *o, ropts_t *ro)
         *sp++ = '\0';
         while (blank(*sp))
             sp++;
-        if (ro->n_meta < MAX_OPTS) {
-            ro->meta[ro->n_meta].key = ent;
-            ro->meta[ro->n_meta].value = sp;
-            ro->n_meta++;
+        if (ro->n_meta == MAX_OPTS) {
+            WARN(p, o->val_at, "more than %d metadata entries: '%s' and later ones are ignored",
+                 MAX_OPTS, ent);
+            break;
         }
+        ro->meta[ro->n_meta].key = ent;
+        ro->meta[ro->n_meta].value = sp;
+        ro->n_meta++;
     }
     return 0;
 }
@@ -791,7 +793,7 @@ static void prescan_sid(parse_t *p)
         }
         if (t[i] == '"')
             quoted = !quoted;
-        if (quoted || strncmp(t + i, "sid", 3) || (i > 0 && is_name_char(t[i - 1])))
+        if (quoted || strncasecmp(t + i, "sid", 3) || (i > 0 && is_name_char(t[i - 1])))
             continue;
         size_t j = skip_ws(p, i + 3);
         if (j >= p->n || t[j] != ':')

@@ -93,31 +93,25 @@ int ef_iset_push(ef_iset_t *s, ef_u128_t a, ef_u128_t b)
     return 0;
 }
 
-static int ival_cmp(const void *x, const void *y)
+/* Merge overlapping or adjacent intervals of an array sorted by start;
+ * returns the new length. */
+static size_t coalesce(ef_ival_t *v, size_t n)
 {
-    const ef_ival_t *p = x, *q = y;
-    return ef_u128_cmp(p->a, q->a);
-}
-
-void ef_iset_normalize(ef_iset_t *s)
-{
-    if (s->n < 2)
-        return;
-    qsort(s->v, s->n, sizeof *s->v, ival_cmp);
+    if (n == 0)
+        return 0;
     size_t w = 0;
-    for (size_t i = 1; i < s->n; i++) {
-        ef_ival_t *last = &s->v[w];
-        /* merge overlapping or adjacent (last.b + 1 >= next.a) intervals */
-        int adjacent = ef_u128_cmp(last->b, s->v[i].a) >= 0 ||
-                       ef_u128_cmp(u128_inc(last->b), s->v[i].a) == 0;
+    for (size_t i = 1; i < n; i++) {
+        ef_ival_t *last = &v[w];
+        int adjacent = ef_u128_cmp(last->b, v[i].a) >= 0 ||
+                       ef_u128_cmp(u128_inc(last->b), v[i].a) == 0;
         if (adjacent) {
-            if (ef_u128_cmp(s->v[i].b, last->b) > 0)
-                last->b = s->v[i].b;
+            if (ef_u128_cmp(v[i].b, last->b) > 0)
+                last->b = v[i].b;
         } else {
-            s->v[++w] = s->v[i];
+            v[++w] = v[i];
         }
     }
-    s->n = w + 1;
+    return w + 1;
 }
 
 int ef_iset_contains(const ef_iset_t *s, ef_u128_t x)
@@ -135,13 +129,42 @@ int ef_iset_contains(const ef_iset_t *s, ef_u128_t x)
     return 0;
 }
 
-/* dst := dst ∪ src (both normalized). */
+static int ival_cmp(const void *x, const void *y)
+{
+    const ef_ival_t *p = x, *q = y;
+    return ef_u128_cmp(p->a, q->a);
+}
+
+/* Restore the invariant of an array of intervals in any order. */
+static void iset_normalize(ef_iset_t *s)
+{
+    if (s->n < 2)
+        return;
+    qsort(s->v, s->n, sizeof *s->v, ival_cmp);
+    s->n = coalesce(s->v, s->n);
+}
+
+/* dst := dst ∪ src (both normalized): a linear merge, so repeated unions
+ * with a large set cost O(n) each, not O(n log n). */
 static int iset_union(ef_iset_t *dst, const ef_iset_t *src)
 {
-    for (size_t i = 0; i < src->n; i++)
-        if (ef_iset_push(dst, src->v[i].a, src->v[i].b) < 0)
-            return -1;
-    ef_iset_normalize(dst);
+    if (src->n == 0)
+        return 0;
+    size_t n = dst->n + src->n;
+    ef_ival_t *v = malloc(n * sizeof *v);
+    if (!v)
+        return -1;
+    size_t i = 0, j = 0, w = 0;
+    while (i < dst->n || j < src->n) {
+        if (j >= src->n || (i < dst->n && ef_u128_cmp(dst->v[i].a, src->v[j].a) <= 0))
+            v[w++] = dst->v[i++];
+        else
+            v[w++] = src->v[j++];
+    }
+    free(dst->v);
+    dst->v = v;
+    dst->cap = n;
+    dst->n = coalesce(v, n);
     return 0;
 }
 
@@ -218,6 +241,8 @@ typedef struct var_memo {
  * memoised). Generous for real configs (a few thousand), small enough that
  * crafted inputs finish in well under a second. */
 #define EXPR_WORK_BUDGET 20000000u
+/* All variables of a context together (each is evaluated once). */
+#define EXPR_VARS_BUDGET 100000000u
 
 /* Compiled field tables shared by rules with identical field text. */
 typedef struct field_cache_entry {
@@ -231,11 +256,13 @@ struct ef_expr_ctx {
     const ef_config_t *cfg;
     var_memo_t *vars;
     size_t n_vars, cap_vars;
-    uint64_t work;
+    uint64_t work;       /* spent on the field (or variable) being evaluated */
+    uint64_t vars_work;  /* spent on all variables so far */
     /* names of the variables being evaluated, outermost first (cycles) */
     const char *busy[EF_RULE_MAX_DEPTH + 1];
     int n_busy;
     int cycle;           /* the error being propagated is a cycle report */
+    int wrapped;         /* ... or already names the variable at fault */
     field_cache_entry_t *cache;
     size_t cache_cap, cache_n;
 };
@@ -540,32 +567,88 @@ static int eval_item(ev_t *e, pn_t *out);
 static int eval_var_value(ef_expr_ctx_t *c, ef_domain_t dom, var_memo_t *m, int depth,
                           ef_err_t *err);
 
+/* Items of a list are combined so that a list costs O(n log n) in its
+ * items: a large item (a variable) is merged linearly into the result; small
+ * items (literals) wait in a pending buffer that is sorted and merged when it
+ * outgrows the result. Either way the result stays normalized. */
+#define LIST_BIG_ITEM 64
+
+static int pending_flush(ev_t *e, ef_iset_t *dst, ef_iset_t *pend)
+{
+    if (pend->n == 0)
+        return 0;
+    if (charge(e, pend->n + dst->n) < 0)
+        return -1;
+    iset_normalize(pend);
+    int rc = iset_union(dst, pend);
+    pend->n = 0;
+    return rc < 0 ? ev_fail(e, e->pos, "out of memory") : 0;
+}
+
+static int list_add(ev_t *e, ef_dset_t *dst, ef_dset_t *pend, const ef_dset_t *src)
+{
+    for (int f = 0; f < dom_families(e->dom); f++) {
+        const ef_iset_t *in = &src->f[f];
+        if (in->n >= LIST_BIG_ITEM) {
+            if (charge(e, dst->f[f].n + in->n) < 0)
+                return -1;
+            if (iset_union(&dst->f[f], in) < 0)
+                return ev_fail(e, e->pos, "out of memory");
+            continue;
+        }
+        if (charge(e, in->n) < 0)
+            return -1;
+        for (size_t i = 0; i < in->n; i++)
+            if (ef_iset_push(&pend->f[f], in->v[i].a, in->v[i].b) < 0)
+                return ev_fail(e, e->pos, "out of memory");
+        size_t limit = dst->f[f].n > 1024 ? dst->f[f].n : 1024;
+        if (pend->f[f].n > limit && pending_flush(e, &dst->f[f], &pend->f[f]) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int eval_list(ev_t *e, pn_t *out)
 {
     size_t open = e->pos++;
+    pn_t pend = {0};
+    int rc = 0;
     skip_ws(e);
     if (e->pos < e->len && e->s[e->pos] == ']')
         return ev_fail(e, open, "empty list '[]'");
     for (;;) {
         pn_t item = {0};
         skip_ws(e);
-        int rc = eval_item(e, &item);
+        rc = eval_item(e, &item);
         if (rc == 0)
-            rc = pn_union(e, out, &item);
+            rc = list_add(e, &out->p, &pend.p, &item.p);
+        if (rc == 0)
+            rc = list_add(e, &out->n, &pend.n, &item.n);
         pn_free(&item);
         if (rc < 0)
-            return -1;
+            break;
         skip_ws(e);
-        if (e->pos >= e->len)
-            return ev_fail(e, open, "unterminated list: expected ']' to close the '[' here");
+        if (e->pos >= e->len) {
+            rc = ev_fail(e, open, "unterminated list: expected ']' to close the '[' here");
+            break;
+        }
         if (e->s[e->pos] == ']') {
             e->pos++;
-            return 0;
+            for (int f = 0; f < dom_families(e->dom) && rc == 0; f++) {
+                rc = pending_flush(e, &out->p.f[f], &pend.p.f[f]);
+                if (rc == 0)
+                    rc = pending_flush(e, &out->n.f[f], &pend.n.f[f]);
+            }
+            break;
         }
-        if (e->s[e->pos] != ',')
-            return ev_fail(e, e->pos, "expected ',' or ']' in list, got '%c'", e->s[e->pos]);
+        if (e->s[e->pos] != ',') {
+            rc = ev_fail(e, e->pos, "expected ',' or ']' in list, got '%c'", e->s[e->pos]);
+            break;
+        }
         e->pos++;
     }
+    pn_free(&pend);
+    return rc;
 }
 
 static int eval_var(ev_t *e, pn_t *out)
@@ -652,12 +735,8 @@ static int eval_item(ev_t *e, pn_t *out)
         rc = eval_var(e, out);
     else
         rc = eval_atom(e, out);
-    if (rc == 0) {
-        for (int f = 0; f < dom_families(e->dom); f++) {
-            ef_iset_normalize(&out->p.f[f]);
-            ef_iset_normalize(&out->n.f[f]);
-        }
-    }
+    /* every branch leaves out normalized: atoms add one interval to an empty
+     * value, unions merge, differences keep order */
     e->depth--;
     return rc;
 }
@@ -741,14 +820,28 @@ static int eval_var_value(ef_expr_ctx_t *c, ef_domain_t dom, var_memo_t *m, int 
     c->busy[c->n_busy++] = name;
     ev_t e = {.c = c, .dom = dom, .s = val, .len = strlen(val), .depth = depth, .err = err};
     pn_t value = {0};
+    /* a variable has its own budget (its value is memoised, not charged to
+     * every field that uses it); all variables share a larger one */
+    uint64_t outer_work = c->work;
+    c->work = 0;
     int rc = eval_top(&e, &value);
+    c->vars_work += c->work;
+    c->work = outer_work;
     c->n_busy--;
+    if (rc == 0 && c->vars_work > EXPR_VARS_BUDGET) {
+        rc = ef_err_set(err, "variables too large: more than %u intervals to combine in all of "
+                             "%s", EXPR_VARS_BUDGET, dom_vars_key(dom));
+        e.bad_at = 0;
+    }
     if (rc < 0) {
         pn_free(&value);
-        int cycle = c->cycle;
+        /* the message names the variable whose own text is wrong (or the
+         * cycle); variables that merely use it pass it on unchanged */
+        int passed_on = c->cycle || c->wrapped;
+        c->wrapped = 1;
         if (c->n_busy == 0)
-            c->cycle = 0;
-        if (cycle)
+            c->cycle = c->wrapped = 0;
+        if (passed_on)
             return var_fail(c, dom, name, err, "%s", err->msg);
         return var_fail(c, dom, name, err, "in $%s (%s.%s at %s:%d:%d), column %zu of its value: %s",
                         name, dom_vars_key(dom), name, file, line, col, e.bad_at + 1, err->msg);
@@ -759,6 +852,7 @@ static int eval_var_value(ef_expr_ctx_t *c, ef_domain_t dom, var_memo_t *m, int 
     ef_dset_free(&closed);
     if (rc < 0 || nothing) {
         pn_free(&value);
+        c->wrapped = c->n_busy > 0;
         return var_fail(c, dom, name, err, "in $%s (%s.%s at %s:%d:%d): %s", name,
                         dom_vars_key(dom), name, file, line, col,
                         nothing ? "the value matches nothing (everything is negated)" : err->msg);
@@ -778,7 +872,7 @@ int ef_expr_eval(ef_expr_ctx_t *c, ef_domain_t dom, const char *s, size_t len, e
 {
     ev_t e = {.c = c, .dom = dom, .s = s, .len = len, .err = err};
     c->work = 0;
-    c->cycle = 0;
+    c->cycle = c->wrapped = 0;
     pn_t value = {0};
     int rc = eval_top(&e, &value);
     if (rc == 0)
@@ -810,7 +904,7 @@ int ef_expr_check_vars(ef_expr_ctx_t *c, ef_var_error_fn fn, void *user)
             var_memo_t *m = memo_get(c, (ef_domain_t)dom, name, strlen(name));
             ef_err_t err;
             c->work = 0;
-            c->cycle = 0;
+            c->cycle = c->wrapped = 0;
             if (!m) {
                 fn(user, (ef_domain_t)dom, name, line, col, "out of memory");
                 bad++;

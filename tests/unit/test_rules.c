@@ -206,6 +206,9 @@ START_TEST(actions_and_protocols)
         {"alert ipv4", EF_ACTION_ALERT, 6, 0, 1, 0},
         {"alert ip6", EF_ACTION_ALERT, 17, 0, 0, 1},
         {"alert TCP", EF_ACTION_ALERT, 6, 1, 1, 1},
+        {"ALERT tcp", EF_ACTION_ALERT, 6, 1, 1, 1},
+        {"Drop tcp", EF_ACTION_DROP, 6, 1, 1, 1},
+        {"rejectboth tcp", EF_ACTION_REJECT, 6, 1, 1, 1},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char text[256];
@@ -468,8 +471,8 @@ START_TEST(file_layout_comments_continuations)
                             "sid:1;)\r\n"
                             "alert tcp any any -> any any (msg:\"two\";early.k:5;sid:2;)   \n"
                             "#alert tcp any any -> any any (sid:3;)\n"
-                            "alert\ttcp any any   ->\tany any  (  msg : \"three\" ; early.k : 5 ; "
-                            "sid : 4 ; )",
+                            "alert\ttcp any any   ->\tany any  (  MSG : \"three\" ; Early.K : 5 ; "
+                            "SID : 4 ; )",
                             &ds);
     ck_assert_int_eq(ds.errors, 0);
     ck_assert_int_eq(ds.warnings, 0);
@@ -716,6 +719,92 @@ START_TEST(address_and_port_errors)
 }
 END_TEST
 
+START_TEST(more_error_paths)
+{
+    char text[9000];
+    /* a protocol word longer than any protocol */
+    expect_error("alert abcdefghijklmnopqrstuvwxyzabcdefghij any any -> any any (sid:1;)",
+                 "t.rules:1:7: error: rule sid 1: expected a protocol (ip, tcp, udp, icmp, ...), "
+                 "got a long word");
+    /* an address item longer than any address */
+    int w = snprintf(text, sizeof text, "alert ip ");
+    memset(text + w, '1', 200);
+    snprintf(text + w + 200, sizeof text - (size_t)w - 200, " any -> any any (sid:1;)");
+    expect_error(text, "t.rules:1:10: error: rule sid 1: source address: address item too long "
+                       "(200 bytes)");
+    expect_error("alert tcp any : -> any any (sid:1;)",
+                 "t.rules:1:15: error: rule sid 1: source port: expected a port range 'A:B', "
+                 "'A:' or ':B', got ':'");
+    expect_error("alert tcp $ any -> any any (sid:1;)",
+                 "t.rules:1:11: error: rule sid 1: source address: expected a variable name "
+                 "after '$'");
+    expect_error("alert tcp [,1.1.1.1] any -> any any (sid:1;)",
+                 "t.rules:1:12: error: rule sid 1: source address: unexpected ','");
+    expect_error("alert tcp 1.1.1.1-::1 any -> any any (sid:1;)",
+                 "t.rules:1:11: error: rule sid 1: source address: address range '1.1.1.1-::1' "
+                 "mixes IPv4 and IPv6");
+    expect_error("alert tcp 10.0.0.0/255.0.255.0 any -> any any (sid:1;)",
+                 "t.rules:1:11: error: rule sid 1: source address: expected a prefix length 0-32 "
+                 "after '/', got '255.0.255.0'");
+    /* more than 512 options */
+    w = snprintf(text, sizeof text, "alert ip any any -> any any (sid:1; ");
+    for (int i = 0; i < 600; i++)
+        w += snprintf(text + w, sizeof text - (size_t)w, "a; ");
+    snprintf(text + w, sizeof text - (size_t)w, ")");
+    expect_error(text, "t.rules:1:1570: error: rule sid 1: more than 512 options in one rule");
+    /* more than 512 metadata entries: a warning, the rule loads */
+    w = snprintf(text, sizeof text, "alert ip any any -> any any (early.k:5; sid:1; metadata:");
+    for (int i = 0; i < 600; i++)
+        w += snprintf(text + w, sizeof text - (size_t)w, "k%d v,", i);
+    snprintf(text + w, sizeof text - (size_t)w, ";)");
+    diags_t ds;
+    ef_ruleset_t *rs = load(text, &ds);
+    ck_assert_uint_eq(one_rule(rs, &ds)->n_metadata, 512);
+    ASSERT_DIAG(&ds, "t.rules:1:57: warning: rule sid 1: more than 512 metadata entries: 'k512' "
+                     "and later ones are ignored");
+    ef_ruleset_free(rs);
+}
+END_TEST
+
+/* A chain of 70 variables is cut at the nesting limit; a field that unions
+ * a huge variable over and over stops at the work budget, quickly. */
+START_TEST(variable_depth_and_work_budget)
+{
+    size_t cap = 4u << 20, w = 0;
+    char *yaml = malloc(cap);
+    w += (size_t)snprintf(yaml + w, cap - w, "vars:\n  address-groups:\n    C0: \"10.0.0.1\"\n");
+    for (int i = 1; i < 70; i++)
+        w += (size_t)snprintf(yaml + w, cap - w, "    C%d: \"$C%d\"\n", i, i - 1);
+    w += (size_t)snprintf(yaml + w, cap - w, "    BIG: \"[");
+    for (int i = 0; i < 200000; i += 2) /* every other address: 100000 intervals */
+        w += (size_t)snprintf(yaml + w, cap - w, "%s11.%d.%d.%d", i ? "," : "", i >> 16,
+                              (i >> 8) & 255, i & 255);
+    w += (size_t)snprintf(yaml + w, cap - w, "]\"\n");
+    ef_err_t err;
+    ef_config_t *cfg = ef_config_load_string("cfg.yaml", yaml, w, NULL, NULL, &err);
+    ck_assert_msg(cfg != NULL, "%s", err.msg);
+    char text[2048];
+    int n = snprintf(text, sizeof text, "alert ip $C69 any -> any any (sid:1;)\nalert ip [");
+    for (int i = 0; i < 300; i++)
+        n += snprintf(text + n, sizeof text - (size_t)n, "%s$BIG", i ? "," : "");
+    snprintf(text + n, sizeof text - (size_t)n, "] any -> any any (sid:2;)\n");
+    diags_t ds;
+    clock_t t0 = clock();
+    ef_ruleset_t *rs = load_with(text, cfg, &ds);
+    double secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
+    ck_assert_uint_eq(ef_ruleset_count(rs), 0);
+    ASSERT_DIAG(&ds, "t.rules:1:10: error: rule sid 1: source address: in $C6 "
+                     "(vars.address-groups.C6 at cfg.yaml:9:9), column 1 of its value: lists, "
+                     "negations and variables nested deeper than 64 levels");
+    ASSERT_DIAG(&ds, "error: rule sid 2: source address: address expression too large: more "
+                     "than 20000000 intervals to combine");
+    ck_assert_msg(secs < 5, "took %.1f s", secs);
+    ef_ruleset_free(rs);
+    ef_config_free(cfg);
+    free(yaml);
+}
+END_TEST
+
 START_TEST(variable_errors_name_the_config)
 {
     ef_config_t *cfg = config_from("vars:\n"
@@ -732,10 +821,10 @@ START_TEST(variable_errors_name_the_config)
     ck_assert_uint_eq(ef_ruleset_count(rs), 0);
     ASSERT_DIAG(&ds, "t.rules:1:10: error: rule sid 1: source address: variables refer to each "
                      "other in a cycle: $A -> $B -> $A (in vars.address-groups)");
-    ASSERT_DIAG(&ds, "t.rules:2:10: error: rule sid 2: source address: in $USES_BAD "
-                     "(vars.address-groups.USES_BAD at cfg.yaml:6:15), column 2 of its value: "
-                     "in $BAD (vars.address-groups.BAD at cfg.yaml:5:10), column 12 of its "
-                     "value: expected an IPv4 or IPv6 address");
+    ASSERT_DIAG(&ds, "t.rules:2:10: error: rule sid 2: source address: in $BAD "
+                     "(vars.address-groups.BAD at cfg.yaml:5:10), column 12 of its value: "
+                     "expected an IPv4 or IPv6 address, CIDR, range, list or variable, got "
+                     "'300.1.1.1'");
     ASSERT_DIAG(&ds, "t.rules:3:21: error: rule sid 3: destination address: in $EMPTY "
                      "(vars.address-groups.EMPTY at cfg.yaml:7:12): the value matches nothing");
     ef_ruleset_free(rs);
@@ -979,7 +1068,7 @@ START_TEST(variable_bombs_and_huge_lists)
     size_t cap = 4u << 20;
     char *yaml = malloc(cap);
     size_t w = (size_t)snprintf(yaml, cap, "vars:\n  address-groups:\n    V0: \"[");
-    for (int i = 0; i < 50000; i++)
+    for (int i = 0; i < 100000; i += 2) /* every other address: 50000 intervals */
         w += (size_t)snprintf(yaml + w, cap - w, "%s10.%d.%d.%d", i ? "," : "", i >> 16,
                               (i >> 8) & 255, i & 255);
     w += (size_t)snprintf(yaml + w, cap - w, "]\"\n");
@@ -995,19 +1084,23 @@ START_TEST(variable_bombs_and_huge_lists)
     diags_t ds;
     clock_t t0 = clock();
     ef_ruleset_t *rs = load_with("alert ip $V30 any -> any any (early.k:5; sid:1;)\n"
-                                 "alert ip [$V30,!10.0.0.5] any -> any any (early.k:5; sid:2;)\n",
+                                 "alert ip [$V30,!10.0.0.8] any -> any any (early.k:5; sid:2;)\n",
                                  cfg, &ds);
     double secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
     ck_assert_int_eq(ds.errors, 0);
     ck_assert_uint_eq(ef_ruleset_count(rs), 2);
     ck_assert_msg(secs < 10, "took %.1f s", secs);
     const ef_rule_t *out[2];
-    flow_t a = mkflow("10.0.195.79", 1, "1.1.1.1", 2, 6); /* i = 49999 */
+    flow_t a = mkflow("10.1.134.158", 1, "1.1.1.1", 2, 6); /* i = 99998 */
     ck_assert_uint_eq(match(rs, &a, "DoS", 1, 5, out, 2), 2);
-    flow_t b = mkflow("10.0.0.5", 1, "1.1.1.1", 2, 6);
+    flow_t b = mkflow("10.0.0.8", 1, "1.1.1.1", 2, 6); /* negated in sid 2 */
     ck_assert_uint_eq(match(rs, &b, "DoS", 1, 5, out, 2), 1);
-    flow_t c = mkflow("10.0.195.80", 1, "1.1.1.1", 2, 6);
+    flow_t b2 = mkflow("10.0.0.4", 1, "1.1.1.1", 2, 6);
+    ck_assert_uint_eq(match(rs, &b2, "DoS", 1, 5, out, 2), 2);
+    flow_t c = mkflow("10.0.0.5", 1, "1.1.1.1", 2, 6); /* odd: not in V0 */
     ck_assert_uint_eq(match(rs, &c, "DoS", 1, 5, out, 2), 0);
+    flow_t d = mkflow("10.1.134.160", 1, "1.1.1.1", 2, 6); /* past the end */
+    ck_assert_uint_eq(match(rs, &d, "DoS", 1, 5, out, 2), 0);
     ef_ruleset_free(rs);
     ef_config_free(cfg);
     free(yaml);
@@ -1153,6 +1246,8 @@ int main(void)
     tcase_add_test(tc, duplicate_sid_across_files);
     tcase_add_test(tc, header_errors);
     tcase_add_test(tc, address_and_port_errors);
+    tcase_add_test(tc, more_error_paths);
+    tcase_add_test(tc, variable_depth_and_work_budget);
     tcase_add_test(tc, variable_errors_name_the_config);
     tcase_add_test(tc, option_errors);
     tcase_add_test(tc, early_keyword_errors);
