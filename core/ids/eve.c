@@ -694,6 +694,11 @@ int ef_eve_flow(ef_eve_t *w, const ef_eve_flow_t *f, const ef_eve_flow_info_t *i
 typedef enum { ST_OBJ = 0, ST_U64, ST_F64 } st_type_t;
 
 typedef struct st_node st_node_t;
+/* A stats object keeps its children in insertion order (output order) and,
+ * once it has many, an open-addressing index of them by key, so counting
+ * alerts for thousands of sids stays O(1) per update. */
+#define ST_INDEX_FROM 16
+
 struct st_node {
     char *key;
     st_type_t type;
@@ -701,7 +706,37 @@ struct st_node {
     double d;
     st_node_t **kids;
     size_t n, cap;
+    uint32_t *index;      /* kid number + 1, 0 = empty; NULL below ST_INDEX_FROM */
+    size_t index_cap;
 };
+
+static uint64_t st_hash(const char *key, size_t len)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (size_t i = 0; i < len; i++)
+        h = (h ^ (unsigned char)key[i]) * 1099511628211ull;
+    return h;
+}
+
+static int st_index_build(st_node_t *n)
+{
+    size_t cap = 64;
+    while (cap < n->n * 2)
+        cap *= 2;
+    uint32_t *idx = calloc(cap, sizeof *idx);
+    if (!idx)
+        return -1;
+    for (size_t i = 0; i < n->n; i++) {
+        size_t j = st_hash(n->kids[i]->key, strlen(n->kids[i]->key)) & (cap - 1);
+        while (idx[j])
+            j = (j + 1) & (cap - 1);
+        idx[j] = (uint32_t)i + 1;
+    }
+    free(n->index);
+    n->index = idx;
+    n->index_cap = cap;
+    return 0;
+}
 
 struct ef_stats {
     st_node_t root;
@@ -714,6 +749,7 @@ static void st_free(st_node_t *n)
         free(n->kids[i]);
     }
     free(n->kids);
+    free(n->index);
     free(n->key);
 }
 
@@ -730,12 +766,24 @@ void ef_stats_free(ef_stats_t *s)
     free(s);
 }
 
+static int st_key_is(const st_node_t *c, const char *key, size_t len)
+{
+    return strlen(c->key) == len && !memcmp(c->key, key, len);
+}
+
 static st_node_t *st_child(st_node_t *n, const char *key, size_t len, int create)
 {
-    for (size_t i = 0; i < n->n; i++)
-        if (strlen(n->kids[i]->key) == len && !memcmp(n->kids[i]->key, key, len))
-            return n->kids[i];
-    if (!create)
+    if (n->index) {
+        size_t mask = n->index_cap - 1;
+        for (size_t j = st_hash(key, len) & mask; n->index[j]; j = (j + 1) & mask)
+            if (st_key_is(n->kids[n->index[j] - 1], key, len))
+                return n->kids[n->index[j] - 1];
+    } else {
+        for (size_t i = 0; i < n->n; i++)
+            if (st_key_is(n->kids[i], key, len))
+                return n->kids[i];
+    }
+    if (!create || n->n >= UINT32_MAX - 1)
         return NULL;
     if (n->n == n->cap) {
         size_t cap = n->cap ? n->cap * 2 : 8;
@@ -752,6 +800,19 @@ static st_node_t *st_child(st_node_t *n, const char *key, size_t len, int create
     }
     c->type = ST_OBJ;
     n->kids[n->n++] = c;
+    if (n->n >= ST_INDEX_FROM && n->n * 2 > n->index_cap) {
+        if (st_index_build(n) < 0) {
+            /* no index: lookups fall back to the linear scan, still correct */
+            free(n->index);
+            n->index = NULL;
+            n->index_cap = 0;
+        }
+    } else if (n->index) {
+        size_t mask = n->index_cap - 1, j = st_hash(key, len) & mask;
+        while (n->index[j])
+            j = (j + 1) & mask;
+        n->index[j] = (uint32_t)n->n;
+    }
     return c;
 }
 

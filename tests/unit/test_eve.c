@@ -521,6 +521,40 @@ START_TEST(flow_and_stats_events)
 }
 END_TEST
 
+/* Many keys under one object (alerts per sid): counts stay right, order is
+ * insertion order, and it is fast. */
+START_TEST(stats_with_many_keys)
+{
+    ef_stats_t *st = ef_stats_new();
+    char key[64];
+    for (int round = 0; round < 20; round++)
+        for (int sid = 0; sid < 5000; sid++) {
+            snprintf(key, sizeof key, "alerts.%d", 9100000 + sid);
+            ck_assert_int_eq(ef_stats_add_u64(st, key, (uint64_t)sid), 0);
+        }
+    uint64_t v;
+    ck_assert_int_eq(ef_stats_get_u64(st, "alerts.9100000", &v), 0);
+    ck_assert_uint_eq(v, 0);
+    ck_assert_int_eq(ef_stats_get_u64(st, "alerts.9104999", &v), 0);
+    ck_assert_uint_eq(v, 20u * 4999u);
+    ck_assert_int_eq(ef_stats_get_u64(st, "alerts.9105000", &v), -1);
+    tmpf_t t = tmp_out("eve-many");
+    ef_err_t err;
+    ef_eve_t *w = ef_eve_open(t.path, NULL, &err);
+    ck_assert_int_eq(ef_eve_stats(w, 0, st, &err), 0);
+    ck_assert_int_eq(ef_eve_close(w, &err), 0);
+    size_t len;
+    char *s = slurp(&t, &len);
+    ck_assert_uint_eq(check_lines(s, len), 1);
+    ck_assert_msg(strstr(s, "\"stats\":{\"alerts\":{\"9100000\":0,\"9100001\":20,\"9100002\":40,"),
+                  "%.200s", s);
+    ck_assert_msg(strstr(s, "\"9104999\":99980}}}\n") != NULL, "end of the line");
+    free(s);
+    tmp_done(&t);
+    ef_stats_free(st);
+}
+END_TEST
+
 START_TEST(timestamps_and_protocols)
 {
     char ts[64];
@@ -878,6 +912,7 @@ int main(void)
     tcase_add_test(tc, early_event_exact);
     tcase_add_test(tc, alert_event_exact);
     tcase_add_test(tc, flow_and_stats_events);
+    tcase_add_test(tc, stats_with_many_keys);
     tcase_add_test(tc, timestamps_and_protocols);
     tcase_add_test(tc, string_escaping);
     tcase_add_test(tc, numbers_ignore_the_locale);
