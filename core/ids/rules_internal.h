@@ -6,6 +6,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "ids/rules.h"
 #include "util/err.h"
@@ -114,6 +115,33 @@ struct ef_rule_match_data {
 
 int ef_addr_match_test(const ef_addr_match_t *m, int ip_version, const uint8_t *addr);
 int ef_port_match_test(const ef_port_match_t *m, uint16_t port);
+
+/* ---- logical rules (rules_read.c) ------------------------------------------- */
+#define EF_RULE_MAX_SEGS 4096
+
+/* One rule as read from a file: physical lines joined, with the position of
+ * each line's bytes so diagnostics can name the physical line and column. */
+typedef struct ef_logical_rule {
+    char text[EF_RULE_MAX_LEN + 1]; /* NUL-terminated (unless too_long) */
+    size_t len;
+    struct {
+        size_t off;  /* where this physical line's bytes start in text */
+        int line;
+    } segs[EF_RULE_MAX_SEGS];
+    int n_segs;
+    int first_line;
+    int too_long;    /* longer than EF_RULE_MAX_LEN (text not kept) */
+    int indented;    /* the first line starts with a blank */
+} ef_logical_rule_t;
+
+void ef_logical_locate(const ef_logical_rule_t *lg, size_t off, int *line, int *col);
+
+/* Read rules from f (or text/len when f is NULL) and call fn for each
+ * logical rule; fn returns -1 only when out of memory, which stops the read.
+ * Returns 0, or -1 with err on a read error or out of memory. */
+typedef int (*ef_rule_fn)(void *user, const ef_logical_rule_t *lg);
+int ef_rules_read(const char *name, FILE *f, const char *text, size_t len, ef_rule_fn fn,
+                  void *user, ef_err_t *err);
 
 /* ---- ruleset internals shared by rules_parse.c and rules_match.c ---------- */
 typedef struct ef_rule_slot {

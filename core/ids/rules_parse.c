@@ -1,7 +1,7 @@
-/* Reading rules files: logical lines (comments, blank lines, continuation
- * with a trailing '\'), the rule header, the options, and every diagnostic
- * with its file:line:col. Compiling the header sets is in rules_sets.c,
- * sorting and matching in rules_match.c. */
+/* Parsing rules: the header, the options, the checks across rules
+ * (duplicate sids), and every diagnostic with its file:line:col. Reading
+ * files into logical rules is in rules_read.c, compiling address and port
+ * sets in rules_sets.c, sorting and matching in rules_match.c. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -14,175 +14,6 @@
 #include "ids/classification.h"
 #include "ids/config.h"
 #include "ids/rules_internal.h"
-
-/* ---- input: physical lines, bounded -------------------------------------------- */
-
-/* A source of bytes (a FILE or memory) read in chunks, so a 10 MB line costs
- * no more memory than a short one: bytes past the rule size limit are
- * counted and dropped. */
-typedef struct src {
-    FILE *f;
-    const char *mem;
-    size_t mem_len, mem_pos;
-    char chunk[65536];
-    size_t ck_len, ck_pos;
-    int eof, ioerr;
-} src_t;
-
-static int src_fill(src_t *s)
-{
-    if (s->eof)
-        return 0;
-    if (s->f) {
-        s->ck_len = fread(s->chunk, 1, sizeof s->chunk, s->f);
-        if (s->ck_len == 0) {
-            s->ioerr = ferror(s->f) ? errno ? errno : EIO : 0;
-            s->eof = 1;
-        }
-    } else {
-        size_t n = s->mem_len - s->mem_pos;
-        if (n > sizeof s->chunk)
-            n = sizeof s->chunk;
-        if (n)
-            memcpy(s->chunk, s->mem + s->mem_pos, n);
-        s->mem_pos += n;
-        s->ck_len = n;
-        if (n == 0)
-            s->eof = 1;
-    }
-    s->ck_pos = 0;
-    return s->ck_len > 0;
-}
-
-/* One physical line into buf (without '\n'); bytes beyond cap are dropped
- * and counted in *total; *last is the line's last non-space byte (0 if
- * none), seen even when the line was cut. Returns 0 at end of input with
- * nothing read. */
-static int src_line(src_t *s, char *buf, size_t cap, size_t *len, size_t *total, char *last)
-{
-    size_t n = 0, all = 0;
-    int any = 0;
-    *last = 0;
-    for (;;) {
-        if (s->ck_pos == s->ck_len && !src_fill(s))
-            break;
-        any = 1;
-        const char *p = s->chunk + s->ck_pos;
-        size_t avail = s->ck_len - s->ck_pos;
-        const char *nl = memchr(p, '\n', avail);
-        size_t take = nl ? (size_t)(nl - p) : avail;
-        if (n < cap) {
-            size_t room = cap - n;
-            memcpy(buf + n, p, take < room ? take : room);
-            n += take < room ? take : room;
-        }
-        for (size_t k = take; k > 0; k--)
-            if (!isspace((unsigned char)p[k - 1])) {
-                *last = p[k - 1];
-                break;
-            }
-        all += take;
-        s->ck_pos += take + (nl ? 1 : 0);
-        if (nl)
-            break;
-    }
-    *len = n;
-    *total = all;
-    return any;
-}
-
-/* ---- logical rules ---------------------------------------------------------- */
-
-/* Where each physical line's bytes start inside the logical rule. */
-typedef struct seg {
-    size_t off;
-    int line;
-} seg_t;
-
-#define MAX_SEGS 4096
-#define LINE_CAP (EF_RULE_MAX_LEN + 2)
-
-typedef struct logical {
-    char text[EF_RULE_MAX_LEN + 1];
-    size_t len;
-    seg_t segs[MAX_SEGS];
-    int n_segs;
-    int first_line;
-    int too_long;        /* more than EF_RULE_MAX_LEN bytes (or continuation lines) */
-    int indented;        /* the first line starts with a blank */
-    char line[LINE_CAP];
-} logical_t;
-
-/* Next rule from the source. Returns 1 with a rule in lg, 0 at the end. */
-static int next_logical(src_t *s, logical_t *lg, int *lineno)
-{
-    int cont = 0;
-    lg->len = 0;
-    lg->n_segs = 0;
-    lg->too_long = 0;
-    lg->indented = 0;
-    for (;;) {
-        size_t n, total;
-        char last;
-        if (!src_line(s, lg->line, LINE_CAP, &n, &total, &last))
-            return cont ? 1 : 0; /* a trailing '\' at end of file ends the rule */
-        ++*lineno;
-        if (total > n)
-            lg->too_long = 1;
-        while (n > 0 && lg->line[n - 1] == '\r')
-            n--;
-        size_t lead = 0;
-        while (lead < n && (lg->line[lead] == ' ' || lg->line[lead] == '\t'))
-            lead++;
-        if (!cont) {
-            if (lead == n || lg->line[lead] == '#')
-                continue; /* blank line or comment */
-            lg->first_line = *lineno;
-            lg->indented = lead > 0;
-        }
-        size_t end = n;
-        while (end > 0 && isspace((unsigned char)lg->line[end - 1]))
-            end--;
-        int more = last == '\\';
-        if (more && end > 0 && lg->line[end - 1] == '\\')
-            end--;
-        else
-            end = n;
-        if (lg->n_segs < MAX_SEGS) {
-            lg->segs[lg->n_segs].off = lg->len;
-            lg->segs[lg->n_segs].line = *lineno;
-            lg->n_segs++;
-        } else {
-            lg->too_long = 1;
-        }
-        if (lg->len + end > EF_RULE_MAX_LEN) {
-            lg->too_long = 1;
-        } else if (!lg->too_long) {
-            memcpy(lg->text + lg->len, lg->line, end);
-            lg->len += end;
-        }
-        if (!more) {
-            lg->text[lg->len] = '\0';
-            return 1;
-        }
-        cont = 1;
-    }
-}
-
-/* Physical line and column of a byte offset in the logical rule. */
-static void locate(const logical_t *lg, size_t off, int *line, int *col)
-{
-    int i = lg->n_segs - 1;
-    while (i > 0 && lg->segs[i].off > off)
-        i--;
-    if (i < 0) {
-        *line = lg->first_line;
-        *col = (int)off + 1;
-        return;
-    }
-    *line = lg->segs[i].line;
-    *col = (int)(off - lg->segs[i].off) + 1;
-}
 
 /* ---- parse state for one rule ---------------------------------------------------- */
 
@@ -197,7 +28,7 @@ typedef struct opt {
 typedef struct parse {
     ef_ruleset_t *rs;
     const char *file;
-    logical_t *lg;
+    const ef_logical_rule_t *lg;
     const char *t;   /* lg->text */
     size_t n;
     int errors;
@@ -235,7 +66,7 @@ static void diag_at(parse_t *p, ef_diag_level_t level, size_t off, const char *f
     else
         snprintf(msg, sizeof msg, "rule: %s", body);
     int line, col;
-    locate(p->lg, off, &line, &col);
+    ef_logical_locate(p->lg, off, &line, &col);
     if (level == EF_DIAG_ERROR)
         p->errors++;
     emit(p->rs, level, p->file, line, col, msg);
@@ -1037,7 +868,7 @@ static int check_bytes(parse_t *p)
 }
 
 /* Parse one logical rule; returns -1 only when out of memory. */
-static int parse_rule(ef_ruleset_t *rs, const char *file, logical_t *lg)
+static int parse_rule(ef_ruleset_t *rs, const char *file, const ef_logical_rule_t *lg)
 {
     parse_t *p = calloc(1, sizeof *p);
     ropts_t *ro = calloc(1, sizeof *ro);
@@ -1133,58 +964,42 @@ done:
     return oom ? -1 : 0;
 }
 
-static int load_src(ef_ruleset_t *rs, const char *name, src_t *s, ef_err_t *err)
+typedef struct load_ctx {
+    ef_ruleset_t *rs;
+    const char *file;
+} load_ctx_t;
+
+static int on_rule(void *user, const ef_logical_rule_t *lg)
+{
+    load_ctx_t *lc = user;
+    return parse_rule(lc->rs, lc->file, lg);
+}
+
+static int load(ef_ruleset_t *rs, const char *name, FILE *f, const char *text, size_t len,
+                ef_err_t *err)
 {
     if (rs->finalized)
         return ef_err_set(err, "%s: ruleset already finalized", name);
-    const char *file = intern_file(rs, name);
-    logical_t *lg = malloc(sizeof *lg);
-    if (!file || !lg) {
-        free(lg);
+    load_ctx_t lc = {rs, intern_file(rs, name)};
+    if (!lc.file)
         return ef_err_set(err, "%s: out of memory", name);
-    }
-    int lineno = 0, rc = 0;
-    while (next_logical(s, lg, &lineno)) {
-        if (parse_rule(rs, file, lg) < 0) {
-            rc = ef_err_set(err, "%s:%d: out of memory", name, lg->first_line);
-            break;
-        }
-    }
-    if (rc == 0 && s->ioerr)
-        rc = ef_err_set(err, "%s: read error after line %d: %s", name, lineno,
-                        strerror(s->ioerr));
-    free(lg);
-    return rc;
+    return ef_rules_read(name, f, text, len, on_rule, &lc, err);
 }
 
 int ef_ruleset_add_file(ef_ruleset_t *rs, const char *path, ef_err_t *err)
 {
-    src_t *s = calloc(1, sizeof *s);
-    if (!s)
-        return ef_err_set(err, "%s: out of memory", path);
-    s->f = fopen(path, "rb");
-    if (!s->f) {
-        int e = errno;
-        free(s);
-        return ef_err_set(err, "%s: cannot open rules file: %s", path, strerror(e));
-    }
-    int rc = load_src(rs, path, s, err);
-    fclose(s->f);
-    free(s);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return ef_err_set(err, "%s: cannot open rules file: %s", path, strerror(errno));
+    int rc = load(rs, path, f, NULL, 0, err);
+    fclose(f);
     return rc;
 }
 
 int ef_ruleset_add_string(ef_ruleset_t *rs, const char *name, const char *text, size_t len,
                           ef_err_t *err)
 {
-    src_t *s = calloc(1, sizeof *s);
-    if (!s)
-        return ef_err_set(err, "%s: out of memory", name);
-    s->mem = text;
-    s->mem_len = len;
-    int rc = load_src(rs, name, s, err);
-    free(s);
-    return rc;
+    return load(rs, name, NULL, text, len, err);
 }
 
 /* ---- ruleset life cycle ------------------------------------------------------------------ */

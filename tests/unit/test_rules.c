@@ -1174,6 +1174,26 @@ START_TEST(cli_rules_check)
     ck_assert_msg(strstr(errs, want), "stderr: %s", errs);
     free(want), free(cmd), free(out), free(errs);
 
+    /* config errors and bad variables fail the check too */
+    const char *badcfg = "vars:\n  port-groups:\n    P: \"[80,70000]\"\nearlyflow:\n  k: [7]\n";
+    eft_write_file(cfg, badcfg, strlen(badcfg));
+    ck_assert_int_ge(asprintf(&cmd, "%s rules --check -c %s %s", eft_bin(), cfg, good), 0);
+    ck_assert_int_eq(eft_run(cmd, &out, &errs), 1);
+    ck_assert_int_ge(asprintf(&want, "%s:5:7: error: earlyflow.k.0: expected a k of 3, 5, 10 or "
+                                     "20, got '7'", cfg), 0);
+    ck_assert_msg(strstr(errs, want), "stderr: %s", errs);
+    free(want), free(cmd), free(out), free(errs);
+    badcfg = "vars:\n  port-groups:\n    P: \"[80,70000]\"\n";
+    eft_write_file(cfg, badcfg, strlen(badcfg));
+    ck_assert_int_ge(asprintf(&cmd, "%s rules --check -c %s %s", eft_bin(), cfg, bad), 0);
+    ck_assert_int_eq(eft_run(cmd, &out, &errs), 1);
+    ck_assert_int_ge(asprintf(&want, "%s:3:8: error: in $P (vars.port-groups.P at %s:3:8), column "
+                                     "5 of its value: expected a port 0-65535, range, list or "
+                                     "variable, got '70000'", cfg, cfg), 0);
+    ck_assert_msg(strstr(errs, want), "stderr: %s", errs);
+    ck_assert_str_eq(out, "1 rule loaded, 1 skipped, 2 errors, 0 warnings; early.k used: 3\n");
+    free(want), free(cmd), free(out), free(errs);
+
     ck_assert_int_ge(asprintf(&cmd, "%s rules %s", eft_bin(), good), 0);
     ck_assert_int_eq(eft_run(cmd, &out, &errs), 2);
     free(cmd), free(out), free(errs);
