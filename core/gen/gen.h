@@ -20,14 +20,17 @@
  * Ground truth: every anomaly flow matches a row of its own anomaly in the
  * label file, and no other flow matches any row, under MAWILab's join (a row
  * matches a flow when each non-empty field equals the flow's field, rule
- * source = flow client). Addresses that appear in rows are used by their
+ * source = flow client; also when rules are tried reversed, as
+ * core/data/mawilab.h does). Addresses that appear in rows are used by their
  * anomaly only. The flow client is what a flow table decides from the first
  * captured packet (pure SYN sender, SYN+ACK receiver, else the sender); the
  * dynamics never drop or displace the first captured packet of an anomaly
  * flow, so that orientation stays the one the rows describe.
  *
- * Determinism: the same configuration gives byte-identical files, whatever
- * the machine (all randomness comes from the seed; output is little-endian).
+ * Determinism: the same configuration gives byte-identical files (all
+ * randomness comes from the seed; output is little-endian whatever the
+ * host; distributions use libm's log/exp/cos, so identical bytes are
+ * guaranteed for one build and expected across glibc machines).
  *
  * Memory: bounded by the flows active at one time and the anomaly count, not
  * by the capture size; packets are written as they are produced.

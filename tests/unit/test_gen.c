@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "data/mawilab.h"
 #include "data/taxonomy.h"
 #include "eftest.h"
 #include "gen/gen.h"
@@ -431,6 +432,12 @@ static void check_labels_exact(const run_t *run)
     ft_read(&t, run->pcap);
     ft_attach_truth(&t, &run->truth);
     read_rules(run->csv, &rs);
+    /* and the project's own join (core/data/mawilab.h), which also tries
+     * rules reversed: it must agree, with forward matches */
+    ef_err_t err;
+    const char *paths[] = {run->csv};
+    ef_mawilab_t *ml = ef_mawilab_load(paths, 1, &err);
+    ck_assert_msg(ml != NULL, "ef_mawilab_load: %s", err.msg);
     size_t anomalies = 0;
     for (size_t i = 0; i < t.n; i++) {
         const tflow_t *f = &t.f[i];
@@ -443,7 +450,19 @@ static void check_labels_exact(const run_t *run)
             ck_assert_int_eq(r->id, f->truth->anomaly_id);
             anomalies++;
         }
+        ef_mawilab_flow_t mf = {f->client, f->server, f->cport, f->sport, f->key.v,
+                                (uint8_t)(f->key.proto == 6 || f->key.proto == 17)};
+        ef_mawilab_match_t mm;
+        ef_mawilab_match(ml, &mf, &mm);
+        ck_assert_msg(mm.category == f->truth->category, "flow %llu (%s): collect's join says %s",
+                      (unsigned long long)f->truth->id, f->truth->shape,
+                      ef_category_label(mm.category));
+        if (mm.rule) {
+            ck_assert_uint_eq(mm.rule->anomaly_id, (uint64_t)f->truth->anomaly_id);
+            ck_assert_int_eq(mm.reversed, 0);
+        }
     }
+    ef_mawilab_free(ml);
     ck_assert_msg(anomalies > 0, "no anomaly flow in the capture");
     free(rs.r);
     ft_free(&t);
