@@ -49,7 +49,8 @@ ef_model_scratch_t *ef_model_scratch_new(const ef_model_t *m, int max_batch, ef_
 void ef_model_scratch_free(ef_model_scratch_t *s);
 
 /* One flow of n packets -> probs[num_classes] (softmax). Returns the index of
- * the most probable class, or -1 when n < 1. Allocates nothing. */
+ * the most probable class, or -1 when n < 1 or the scratch belongs to another
+ * model (probs untouched). Allocates nothing. */
 int ef_model_predict(const ef_model_t *m, ef_model_scratch_t *s, const float *size,
                      const float *iat_s, const uint8_t *dir, int n, float *probs);
 
@@ -59,9 +60,24 @@ int ef_model_predict_features(const ef_model_t *m, ef_model_scratch_t *s,
 
 /* `batch` flows at once (batch <= max_batch of the scratch). Inputs are
  * row-major [batch][k]; n[b] is flow b's packet count; probs is
- * [batch][num_classes]; classes[b] receives each argmax (may be NULL). */
+ * [batch][num_classes]; classes[b] receives each argmax (may be NULL); a
+ * flow with n[b] < 1 gets class -1 and a row of zeros. Returns 0, or -1
+ * when batch is out of range or the scratch belongs to another model. */
 int ef_model_predict_batch(const ef_model_t *m, ef_model_scratch_t *s, int batch,
                            const float *size, const float *iat_s, const uint8_t *dir,
                            const int *n, float *probs, int *classes);
+
+/* Which single-flow kernels the model runs (docs/performance-inference.md).
+ * AUTO (what loading picks): AVX2+FMA when the CPU has it, else portable C.
+ * Both compute the same function with float rounding differences only.
+ * Call before sharing the model between threads (it changes the model).
+ * Returns -1 when the CPU or the build lacks the kernel. */
+typedef enum ef_model_kernel {
+    EF_MODEL_KERNEL_AUTO = 0,
+    EF_MODEL_KERNEL_PORTABLE,
+    EF_MODEL_KERNEL_AVX2,
+} ef_model_kernel_t;
+int ef_model_set_kernel(ef_model_t *m, ef_model_kernel_t k);
+ef_model_kernel_t ef_model_kernel(const ef_model_t *m);
 
 #endif
