@@ -1,5 +1,8 @@
-/* The seed's preprocessing (nn/preproc.h), computed in double precision as
- * the reference does with numpy, then stored as float. */
+/* The seed's preprocessing (nn/preproc.h). The log is taken in double and
+ * rounded to float, the same value the fit stores as min/max, so the
+ * training data's extremes map to exactly 0 and 1; the scaling is in double.
+ * (The seed works in float64 throughout: the difference is one float
+ * rounding, ~1e-7 relative.) */
 #include "nn/preproc.h"
 
 #include <math.h>
@@ -23,8 +26,8 @@ void ef_preproc_apply(const ef_preproc_t *p, const float *size, const float *iat
 {
     int F = ef_preproc_features(p);
     for (int i = 0; i < n; i++) {
-        x[i * F + 0] = scale(log2((double)size[i]), p->size_min, p->size_max);
-        x[i * F + 1] = scale(log2((double)iat_s[i] + 1.0), p->time_min, p->time_max);
+        x[i * F + 0] = scale((float)log2((double)size[i]), p->size_min, p->size_max);
+        x[i * F + 1] = scale((float)log2((double)iat_s[i] + 1.0), p->time_min, p->time_max);
         if (F == 3)
             x[i * F + 2] = dir && dir[i] ? 1.0f : 0.0f;
     }

@@ -19,7 +19,7 @@
 
 /* e^x for x in [-87.3, 88]; inputs outside are clamped (exp(-87.3) is the
  * smallest normal float region; 88 keeps 2^n finite). The callers only need
- * that range: sigmoid saturates long before, tanh uses |x| < 9. */
+ * that range: sigmoid saturates long before, tanh uses |x| <= 10. */
 static inline EF_AVX2 __m256 ef_exp8(__m256 x)
 {
     const __m256 log2e = _mm256_set1_ps(1.44269504088896341f);
@@ -53,14 +53,15 @@ static inline EF_AVX2 __m256 ef_sigmoid8(__m256 x)
 }
 
 /* tanh: an odd Taylor polynomial below |x| = 0.55 (where 1 - 2/(e^2x + 1)
- * would cancel), the exp form above, sign restored, saturating at 9. */
+ * would cancel), the exp form above, sign restored; |x| is capped at 10,
+ * where tanh is 1 in float. */
 static inline EF_AVX2 __m256 ef_tanh8(__m256 x)
 {
     const __m256 sign_mask = _mm256_set1_ps(-0.0f);
     const __m256 one = _mm256_set1_ps(1.0f);
     __m256 sign = _mm256_and_ps(x, sign_mask);
     __m256 a = _mm256_andnot_ps(sign_mask, x);
-    a = _mm256_min_ps(a, _mm256_set1_ps(9.0f));
+    a = _mm256_min_ps(a, _mm256_set1_ps(10.0f));
     /* large: 1 - 2 / (e^(2a) + 1) */
     __m256 e = ef_exp8(_mm256_add_ps(a, a));
     __m256 big = _mm256_sub_ps(one, _mm256_div_ps(_mm256_set1_ps(2.0f), _mm256_add_ps(e, one)));
