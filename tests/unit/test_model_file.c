@@ -563,6 +563,70 @@ START_TEST(load_matching_carries_pretraining_over)
 }
 END_TEST
 
+/* ---- earlyflow model info ---- */
+
+START_TEST(cli_model_info_prints_and_validates)
+{
+    char *dir = eft_mkdtemp("mf");
+    char *path = eft_path(dir, "cli.safetensors");
+    ef_net_t *net = small_net(EF_ARCH_SEQ2SEQ, 5, 6);
+    ef_preproc_t pp = {5.5f, 10.5f, 0.0f, 3.25f, 0};
+    ef_kv_t extra[] = {{"data_sha256", "0123abcd"}};
+    ef_err_t err;
+    ck_assert(ef_net_save(net, &pp, labels3, extra, 1, path, &err) == 0);
+    char *cmd, *out = NULL, *errs = NULL;
+    ck_assert(asprintf(&cmd, "%s model info %s", eft_bin(), path) > 0);
+    ck_assert_int_eq(eft_run(cmd, &out, &errs), 0);
+    ck_assert_ptr_nonnull(strstr(out, "arch:         seq2seq\n"));
+    ck_assert_ptr_nonnull(strstr(out, "classes:      3 (Unlabeled,HTTP,Alpha)\n"));
+    ck_assert_ptr_nonnull(strstr(out, "size' = (log2(size) - 5.5) / (10.5 - 5.5)"));
+    ck_assert_ptr_nonnull(strstr(out, "  data_sha256            0123abcd\n"));
+    ck_assert_ptr_nonnull(strstr(out, "  mlp1.fc1.weight                    [8,24]          192\n"));
+    char want[64];
+    snprintf(want, sizeof want, "parameters:   %zu\n", ef_net_num_params(net));
+    ck_assert_ptr_nonnull(strstr(out, want));
+    ck_assert_ptr_nonnull(strstr(out, "valid:        yes (loads for inference)\n"));
+    free(cmd);
+    free(out);
+    free(errs);
+    /* a damaged copy: exit 1 and the loader's message */
+    size_t len;
+    char *bytes = eft_read_file(path, &len);
+    /* the last float becomes 0x7fc00000 = NaN (little endian) */
+    bytes[len - 4] = 0;
+    bytes[len - 3] = 0;
+    bytes[len - 2] = (char)0xc0;
+    bytes[len - 1] = 0x7f;
+    char *bad = eft_path(dir, "bad.safetensors");
+    eft_write_file(bad, bytes, len);
+    ck_assert(asprintf(&cmd, "%s model info %s", eft_bin(), bad) > 0);
+    out = errs = NULL;
+    ck_assert_int_eq(eft_run(cmd, &out, &errs), 1);
+    char msg[512];
+    snprintf(msg, sizeof msg, "earlyflow: %s: tensor fc1.bias: element 2 is NaN\n", bad);
+    ck_assert_str_eq(errs, msg);
+    free(cmd);
+    free(out);
+    free(errs);
+    /* usage */
+    ck_assert(asprintf(&cmd, "%s model", eft_bin()) > 0);
+    ck_assert_int_eq(eft_run(cmd, NULL, NULL), 2);
+    free(cmd);
+    ck_assert(asprintf(&cmd, "%s model --help", eft_bin()) > 0);
+    out = NULL;
+    ck_assert_int_eq(eft_run(cmd, &out, NULL), 0);
+    ck_assert_ptr_nonnull(strstr(out, "usage: earlyflow model info FILE"));
+    free(out);
+    free(cmd);
+    free(bytes);
+    free(bad);
+    ef_net_free(net);
+    free(path);
+    eft_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("model_file");
@@ -582,6 +646,7 @@ int main(void)
     tcase_add_test(tc, hostile_headers_are_refused);
     tcase_add_test(tc, files_that_cannot_be_read);
     tcase_add_test(tc, load_matching_carries_pretraining_over);
+    tcase_add_test(tc, cli_model_info_prints_and_validates);
     suite_add_tcase(s, tc);
     return eft_run_suite(s);
 }
