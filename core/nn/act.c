@@ -3,14 +3,15 @@
 #include <math.h>
 
 #include "nn/vmath_avx2.h"
+#include "nn/vmath_avx512.h"
 
-void ef_act_sigmoid_libm(float *x, size_t n)
+static void sigmoid_generic(float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         x[i] = 1.0f / (1.0f + expf(-x[i]));
 }
 
-void ef_act_tanh_libm(float *x, size_t n)
+static void tanh_generic(float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++)
         x[i] = tanhf(x[i]);
@@ -117,10 +118,61 @@ static EF_AVX2 void gru_cell_avx2(int B, int H, const float *gi, const float *gh
     }
 }
 
-int ef_act_vectorized(void)
+/* AVX-512 versions: 16 lanes and k-masked tails (AMD's AVX2 masked stores
+ * are slow; AVX-512 masked stores are not). */
+#define EF_AVX512_ACT __attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma")))
+
+static EF_AVX512_ACT void lstm_cell_avx512(int B, int H, float *pre, const float *c_prev,
+                                            float *c, float *h, float *tc)
 {
-    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    for (int b = 0; b < B; b++) {
+        float *p = pre + (size_t)b * 4 * H;
+        size_t o = (size_t)b * H;
+        for (int j = 0; j < H; j += 16) {
+            __mmask16 m = (__mmask16)(H - j >= 16 ? 0xFFFF : (1u << (H - j)) - 1);
+            __m512 ig = ef_sigmoid16(_mm512_maskz_loadu_ps(m, p + j));
+            __m512 fg = ef_sigmoid16(_mm512_maskz_loadu_ps(m, p + H + j));
+            __m512 gg = ef_tanh16(_mm512_maskz_loadu_ps(m, p + 2 * H + j));
+            __m512 og = ef_sigmoid16(_mm512_maskz_loadu_ps(m, p + 3 * H + j));
+            __m512 cp = _mm512_maskz_loadu_ps(m, c_prev + o + j);
+            __m512 cn = _mm512_fmadd_ps(fg, cp, _mm512_mul_ps(ig, gg));
+            __m512 t = ef_tanh16(cn);
+            _mm512_mask_storeu_ps(p + j, m, ig);
+            _mm512_mask_storeu_ps(p + H + j, m, fg);
+            _mm512_mask_storeu_ps(p + 2 * H + j, m, gg);
+            _mm512_mask_storeu_ps(p + 3 * H + j, m, og);
+            _mm512_mask_storeu_ps(c + o + j, m, cn);
+            _mm512_mask_storeu_ps(tc + o + j, m, t);
+            _mm512_mask_storeu_ps(h + o + j, m, _mm512_mul_ps(og, t));
+        }
+    }
 }
+
+static EF_AVX512_ACT void gru_cell_avx512(int B, int H, const float *gi, const float *gh,
+                                           const float *h_prev, float *act, float *hn, float *h)
+{
+    for (int b = 0; b < B; b++) {
+        size_t g = (size_t)b * 3 * H, o = (size_t)b * H;
+        for (int j = 0; j < H; j += 16) {
+            __mmask16 m = (__mmask16)(H - j >= 16 ? 0xFFFF : (1u << (H - j)) - 1);
+            __m512 r = ef_sigmoid16(_mm512_add_ps(_mm512_maskz_loadu_ps(m, gi + g + j),
+                                                  _mm512_maskz_loadu_ps(m, gh + g + j)));
+            __m512 z = ef_sigmoid16(_mm512_add_ps(_mm512_maskz_loadu_ps(m, gi + g + H + j),
+                                                  _mm512_maskz_loadu_ps(m, gh + g + H + j)));
+            __m512 hv = _mm512_maskz_loadu_ps(m, gh + g + 2 * H + j);
+            __m512 n = ef_tanh16(
+                _mm512_fmadd_ps(r, hv, _mm512_maskz_loadu_ps(m, gi + g + 2 * H + j)));
+            __m512 hp = _mm512_maskz_loadu_ps(m, h_prev + o + j);
+            _mm512_mask_storeu_ps(act + g + j, m, r);
+            _mm512_mask_storeu_ps(act + g + H + j, m, z);
+            _mm512_mask_storeu_ps(act + g + 2 * H + j, m, n);
+            _mm512_mask_storeu_ps(hn + o + j, m, hv);
+            _mm512_mask_storeu_ps(h + o + j, m, _mm512_fmadd_ps(_mm512_sub_ps(hp, n), z, n));
+        }
+    }
+}
+
+
 
 /* The tail goes through a zero-padded 8-lane block, so every element gets
  * the same kernel (results do not depend on where an array ends). */
@@ -154,64 +206,135 @@ static EF_AVX2 void tanh_avx2(float *x, size_t n)
     }
 }
 
-void ef_act_sigmoid(float *x, size_t n)
+static EF_AVX512_ACT void sigmoid_avx512(float *x, size_t n)
 {
-    if (ef_act_vectorized())
-        sigmoid_avx2(x, n);
-    else
-        ef_act_sigmoid_libm(x, n);
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 m = (__mmask16)(n - i >= 16 ? 0xFFFF : (1u << (n - i)) - 1);
+        _mm512_mask_storeu_ps(x + i, m, ef_sigmoid16(_mm512_maskz_loadu_ps(m, x + i)));
+    }
 }
 
-void ef_act_tanh(float *x, size_t n)
+static EF_AVX512_ACT void tanh_avx512(float *x, size_t n)
 {
-    if (ef_act_vectorized())
-        tanh_avx2(x, n);
-    else
-        ef_act_tanh_libm(x, n);
+    for (size_t i = 0; i < n; i += 16) {
+        __mmask16 m = (__mmask16)(n - i >= 16 ? 0xFFFF : (1u << (n - i)) - 1);
+        _mm512_mask_storeu_ps(x + i, m, ef_tanh16(_mm512_maskz_loadu_ps(m, x + i)));
+    }
 }
+#endif /* EF_HAVE_X86 */
 
-void ef_lstm_cell_forward(int B, int H, float *pre, const float *c_prev, float *c, float *h,
-                          float *tc)
-{
-    if (ef_act_vectorized())
-        lstm_cell_avx2(B, H, pre, c_prev, c, h, tc);
-    else
-        lstm_cell_generic(B, H, pre, c_prev, c, h, tc);
-}
+/* ---- dispatch ---- */
 
-void ef_gru_cell_forward(int B, int H, const float *gi, const float *gh, const float *h_prev,
-                         float *act, float *hn, float *h)
+int ef_isa_supported(ef_isa_t isa)
 {
-    if (ef_act_vectorized())
-        gru_cell_avx2(B, H, gi, gh, h_prev, act, hn, h);
-    else
-        gru_cell_generic(B, H, gi, gh, h_prev, act, hn, h);
-}
-#else
-int ef_act_vectorized(void)
-{
-    return 0;
-}
-
-void ef_act_sigmoid(float *x, size_t n)
-{
-    ef_act_sigmoid_libm(x, n);
-}
-
-void ef_act_tanh(float *x, size_t n)
-{
-    ef_act_tanh_libm(x, n);
-}
-
-void ef_lstm_cell_forward(int B, int H, float *pre, const float *c_prev, float *c, float *h,
-                          float *tc)
-{
-    lstm_cell_generic(B, H, pre, c_prev, c, h, tc);
-}
-
-void ef_gru_cell_forward(int B, int H, const float *gi, const float *gh, const float *h_prev,
-                         float *act, float *hn, float *h)
-{
-    gru_cell_generic(B, H, gi, gh, h_prev, act, hn, h);
-}
+    switch (isa) {
+    case EF_ISA_AUTO:
+    case EF_ISA_PORTABLE:
+        return 1;
+#ifdef EF_HAVE_X86
+    case EF_ISA_AVX2:
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    case EF_ISA_AVX512:
+        return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx2") &&
+               __builtin_cpu_supports("fma");
 #endif
+    default:
+        return 0;
+    }
+}
+
+ef_isa_t ef_isa_best(void)
+{
+    return ef_isa_supported(EF_ISA_AVX512) ? EF_ISA_AVX512
+         : ef_isa_supported(EF_ISA_AVX2) ? EF_ISA_AVX2 : EF_ISA_PORTABLE;
+}
+
+const char *ef_isa_name(ef_isa_t isa)
+{
+    switch (isa) {
+    case EF_ISA_PORTABLE: return "portable";
+    case EF_ISA_AVX2: return "avx2";
+    case EF_ISA_AVX512: return "avx512";
+    default: return "auto";
+    }
+}
+
+static ef_isa_t resolve(ef_isa_t isa)
+{
+    if (isa == EF_ISA_AUTO)
+        return ef_isa_best();
+    return ef_isa_supported(isa) ? isa : (ef_isa_t)-1;
+}
+
+int ef_act_sigmoid_isa(ef_isa_t isa, float *x, size_t n)
+{
+    switch (resolve(isa)) {
+    case EF_ISA_PORTABLE: sigmoid_generic(x, n); return 0;
+#ifdef EF_HAVE_X86
+    case EF_ISA_AVX2: sigmoid_avx2(x, n); return 0;
+    case EF_ISA_AVX512: sigmoid_avx512(x, n); return 0;
+#endif
+    default: return -1;
+    }
+}
+
+int ef_act_tanh_isa(ef_isa_t isa, float *x, size_t n)
+{
+    switch (resolve(isa)) {
+    case EF_ISA_PORTABLE: tanh_generic(x, n); return 0;
+#ifdef EF_HAVE_X86
+    case EF_ISA_AVX2: tanh_avx2(x, n); return 0;
+    case EF_ISA_AVX512: tanh_avx512(x, n); return 0;
+#endif
+    default: return -1;
+    }
+}
+
+void ef_act_sigmoid(float *x, size_t n)
+{
+    ef_act_sigmoid_isa(EF_ISA_AUTO, x, n);
+}
+
+void ef_act_tanh(float *x, size_t n)
+{
+    ef_act_tanh_isa(EF_ISA_AUTO, x, n);
+}
+
+int ef_lstm_cell_forward_isa(ef_isa_t isa, int B, int H, float *pre, const float *c_prev,
+                             float *c, float *h, float *tc)
+{
+    switch (resolve(isa)) {
+    case EF_ISA_PORTABLE: lstm_cell_generic(B, H, pre, c_prev, c, h, tc); return 0;
+#ifdef EF_HAVE_X86
+    case EF_ISA_AVX2: lstm_cell_avx2(B, H, pre, c_prev, c, h, tc); return 0;
+    case EF_ISA_AVX512: lstm_cell_avx512(B, H, pre, c_prev, c, h, tc); return 0;
+#endif
+    default: return -1;
+    }
+}
+
+void ef_lstm_cell_forward(int B, int H, float *pre, const float *c_prev, float *c, float *h,
+                          float *tc)
+{
+    ef_lstm_cell_forward_isa(EF_ISA_AUTO, B, H, pre, c_prev, c, h, tc);
+}
+
+int ef_gru_cell_forward_isa(ef_isa_t isa, int B, int H, const float *gi, const float *gh,
+                            const float *h_prev, float *act, float *hn, float *h)
+{
+    switch (resolve(isa)) {
+    case EF_ISA_PORTABLE: gru_cell_generic(B, H, gi, gh, h_prev, act, hn, h); return 0;
+#ifdef EF_HAVE_X86
+    case EF_ISA_AVX2: gru_cell_avx2(B, H, gi, gh, h_prev, act, hn, h); return 0;
+    case EF_ISA_AVX512: gru_cell_avx512(B, H, gi, gh, h_prev, act, hn, h); return 0;
+#endif
+    default: return -1;
+    }
+}
+
+void ef_gru_cell_forward(int B, int H, const float *gi, const float *gh, const float *h_prev,
+                         float *act, float *hn, float *h)
+{
+    ef_gru_cell_forward_isa(EF_ISA_AUTO, B, H, gi, gh, h_prev, act, hn, h);
+}

@@ -1,31 +1,35 @@
-/* Single-flow recurrent layers: a register-blocked matrix-vector product
- * per step followed by the cell update (see infer.h for the layout). On
- * 20x80-sized matrices a BLAS call costs more in setup than the whole
- * product; docs/performance-inference.md has the measurements. */
+/* Inference cell kernels, padded layout: portable C and AVX2+FMA. On the
+ * seed's 20x80 matrices a BLAS call costs more in setup than the whole
+ * product, hence these register-blocked loops (measurements in
+ * docs/performance-inference.md). */
 #include "nn/infer.h"
 
 #include <math.h>
 
 #include "nn/vmath_avx2.h"
 
+int ef_infer_row_padded(const ef_infer_shape_t *sh, int gate, int unit)
+{
+    return gate * (sh->R / 4) + unit;
+}
+
 /* ---- portable C ---- */
 
-static void gemv_generic(const float *wx, int nx, const float *x, const float *wh, int nh,
-                         const float *h, const float *bias, int R, float *acc)
+static void gemv_generic(const ef_cell_job_t *j, int H, int R, float *acc)
 {
     for (int r = 0; r < R; r++)
-        acc[r] = bias[r];
-    for (int j = 0; j < nx; j++) {
-        const float *w = wx + (size_t)j * R;
-        float xj = x[j];
+        acc[r] = j->bias[r];
+    for (int c = 0; c < j->nx; c++) {
+        const float *w = j->wx + (size_t)c * R;
+        float xc = j->x[c];
         for (int r = 0; r < R; r++)
-            acc[r] += w[r] * xj;
+            acc[r] += w[r] * xc;
     }
-    for (int j = 0; j < nh; j++) {
-        const float *w = wh + (size_t)j * R;
-        float hj = h[j];
+    for (int c = 0; c < H; c++) {
+        const float *w = j->wh + (size_t)c * R;
+        float hc = j->hprev[c];
         for (int r = 0; r < R; r++)
-            acc[r] += w[r] * hj;
+            acc[r] += w[r] * hc;
     }
 }
 
@@ -37,38 +41,31 @@ static float sigm(float x)
 void ef_infer_dense_generic(const float *wt, int nx, const float *x, const float *bias, int R,
                             float *y)
 {
-    gemv_generic(wt, nx, x, NULL, 0, NULL, bias, R, y);
+    for (int r = 0; r < R; r++)
+        y[r] = bias[r];
+    for (int c = 0; c < nx; c++)
+        for (int r = 0; r < R; r++)
+            y[r] += wt[(size_t)c * R + r] * x[c];
 }
 
-void ef_infer_lstm_layer_generic(const ef_infer_layer_args_t *a)
+void ef_infer_cells_generic(const ef_infer_shape_t *sh, int M, const ef_cell_job_t *jobs)
 {
-    int Hp = a->Hp;
-    for (int t = 0; t < a->n; t++) {
-        const float *h = t ? a->out + (size_t)(t - 1) * Hp : a->zero;
-        gemv_generic(a->wx, a->nx, a->in + (size_t)t * a->in_stride, a->wh, a->H, h, a->bias,
-                     a->R, a->acc);
-        float *ho = a->out + (size_t)t * Hp;
-        for (int u = 0; u < Hp; u++) {
-            float ig = sigm(a->acc[u]), fg = sigm(a->acc[Hp + u]);
-            float gg = tanhf(a->acc[2 * Hp + u]), og = sigm(a->acc[3 * Hp + u]);
-            a->c[u] = fg * a->c[u] + ig * gg;
-            ho[u] = og * tanhf(a->c[u]);
-        }
-    }
-}
-
-void ef_infer_gru_layer_generic(const ef_infer_layer_args_t *a)
-{
-    int Hp = a->Hp;
-    for (int t = 0; t < a->n; t++) {
-        const float *h = t ? a->out + (size_t)(t - 1) * Hp : a->zero;
-        gemv_generic(a->wx, a->nx, a->in + (size_t)t * a->in_stride, a->wh, a->H, h, a->bias,
-                     a->R, a->acc);
-        float *ho = a->out + (size_t)t * Hp;
-        for (int u = 0; u < Hp; u++) {
-            float r = sigm(a->acc[u]), z = sigm(a->acc[Hp + u]);
-            float n = tanhf(a->acc[2 * Hp + u] + r * a->acc[3 * Hp + u]);
-            ho[u] = (h[u] - n) * z + n;
+    float acc[4 * EF_NET_MAX_HIDDEN];
+    int P = sh->R / 4;
+    for (int m = 0; m < M; m++) {
+        const ef_cell_job_t *j = &jobs[m];
+        gemv_generic(j, sh->H, sh->R, acc);
+        for (int u = 0; u < P; u++) {
+            if (!sh->gru) {
+                float ig = sigm(acc[u]), fg = sigm(acc[P + u]);
+                float gg = tanhf(acc[2 * P + u]), og = sigm(acc[3 * P + u]);
+                j->c[u] = fg * j->c[u] + ig * gg;
+                j->h[u] = og * tanhf(j->c[u]);
+            } else {
+                float r = sigm(acc[u]), z = sigm(acc[P + u]);
+                float n = tanhf(acc[2 * P + u] + r * acc[3 * P + u]);
+                j->h[u] = (j->hprev[u] - n) * z + n;
+            }
         }
     }
 }
@@ -124,43 +121,30 @@ EF_AVX2 void ef_infer_dense_avx2(const float *wt, int nx, const float *x, const 
     gemv_avx2(wt, nx, x, wt, 0, x, bias, R, y);
 }
 
-EF_AVX2 void ef_infer_lstm_layer_avx2(const ef_infer_layer_args_t *a)
+EF_AVX2 void ef_infer_cells_avx2(const ef_infer_shape_t *sh, int M, const ef_cell_job_t *jobs)
 {
-    int Hp = a->Hp;
-    const float *acc = a->acc;
-    for (int t = 0; t < a->n; t++) {
-        const float *h = t ? a->out + (size_t)(t - 1) * Hp : a->zero;
-        gemv_avx2(a->wx, a->nx, a->in + (size_t)t * a->in_stride, a->wh, a->H, h, a->bias, a->R,
-                  a->acc);
-        float *ho = a->out + (size_t)t * Hp;
-        for (int u = 0; u < Hp; u += 8) {
-            __m256 ig = ef_sigmoid8(_mm256_loadu_ps(acc + u));
-            __m256 fg = ef_sigmoid8(_mm256_loadu_ps(acc + Hp + u));
-            __m256 gg = ef_tanh8(_mm256_loadu_ps(acc + 2 * Hp + u));
-            __m256 og = ef_sigmoid8(_mm256_loadu_ps(acc + 3 * Hp + u));
-            __m256 c = _mm256_fmadd_ps(fg, _mm256_loadu_ps(a->c + u), _mm256_mul_ps(ig, gg));
-            _mm256_storeu_ps(a->c + u, c);
-            _mm256_storeu_ps(ho + u, _mm256_mul_ps(og, ef_tanh8(c)));
-        }
-    }
-}
-
-EF_AVX2 void ef_infer_gru_layer_avx2(const ef_infer_layer_args_t *a)
-{
-    int Hp = a->Hp;
-    const float *acc = a->acc;
-    for (int t = 0; t < a->n; t++) {
-        const float *h = t ? a->out + (size_t)(t - 1) * Hp : a->zero;
-        gemv_avx2(a->wx, a->nx, a->in + (size_t)t * a->in_stride, a->wh, a->H, h, a->bias, a->R,
-                  a->acc);
-        float *ho = a->out + (size_t)t * Hp;
-        for (int u = 0; u < Hp; u += 8) {
-            __m256 r = ef_sigmoid8(_mm256_loadu_ps(acc + u));
-            __m256 z = ef_sigmoid8(_mm256_loadu_ps(acc + Hp + u));
-            __m256 n = ef_tanh8(_mm256_fmadd_ps(r, _mm256_loadu_ps(acc + 3 * Hp + u),
-                                                _mm256_loadu_ps(acc + 2 * Hp + u)));
-            __m256 hp = _mm256_loadu_ps(h + u);
-            _mm256_storeu_ps(ho + u, _mm256_fmadd_ps(_mm256_sub_ps(hp, n), z, n));
+    float acc[4 * EF_NET_MAX_HIDDEN] __attribute__((aligned(32)));
+    int P = sh->R / 4;
+    for (int m = 0; m < M; m++) {
+        const ef_cell_job_t *j = &jobs[m];
+        gemv_avx2(j->wx, j->nx, j->x, j->wh, sh->H, j->hprev, j->bias, sh->R, acc);
+        for (int u = 0; u < P; u += 8) {
+            if (!sh->gru) {
+                __m256 ig = ef_sigmoid8(_mm256_load_ps(acc + u));
+                __m256 fg = ef_sigmoid8(_mm256_load_ps(acc + P + u));
+                __m256 gg = ef_tanh8(_mm256_load_ps(acc + 2 * P + u));
+                __m256 og = ef_sigmoid8(_mm256_load_ps(acc + 3 * P + u));
+                __m256 c = _mm256_fmadd_ps(fg, _mm256_loadu_ps(j->c + u), _mm256_mul_ps(ig, gg));
+                _mm256_storeu_ps(j->c + u, c);
+                _mm256_storeu_ps(j->h + u, _mm256_mul_ps(og, ef_tanh8(c)));
+            } else {
+                __m256 r = ef_sigmoid8(_mm256_load_ps(acc + u));
+                __m256 z = ef_sigmoid8(_mm256_load_ps(acc + P + u));
+                __m256 n = ef_tanh8(_mm256_fmadd_ps(r, _mm256_load_ps(acc + 3 * P + u),
+                                                    _mm256_load_ps(acc + 2 * P + u)));
+                __m256 hp = _mm256_loadu_ps(j->hprev + u);
+                _mm256_storeu_ps(j->h + u, _mm256_fmadd_ps(_mm256_sub_ps(hp, n), z, n));
+            }
         }
     }
 }

@@ -67,17 +67,21 @@ int ef_model_predict_batch(const ef_model_t *m, ef_model_scratch_t *s, int batch
                            const float *size, const float *iat_s, const uint8_t *dir,
                            const int *n, float *probs, int *classes);
 
-/* Which single-flow kernels the model runs (docs/performance-inference.md).
- * AUTO (what loading picks): AVX2+FMA when the CPU has it, else portable C.
- * Both compute the same function with float rounding differences only.
- * Call before sharing the model between threads (it changes the model).
- * Returns -1 when the CPU or the build lacks the kernel. */
+/* Which cell kernels the model runs (docs/performance-inference.md). AUTO
+ * (what loading picks): AVX-512 when the CPU has it (and hidden <= 32),
+ * else AVX2+FMA, else portable C. All compute the same function; results
+ * differ by float rounding only. Switching repacks the weights: call it
+ * before sharing the model between threads (scratch stays valid).
+ * Returns -1 when the CPU or the build lacks the kernel (or out of memory);
+ * the model then keeps its previous kernel. */
 typedef enum ef_model_kernel {
     EF_MODEL_KERNEL_AUTO = 0,
     EF_MODEL_KERNEL_PORTABLE,
     EF_MODEL_KERNEL_AVX2,
+    EF_MODEL_KERNEL_AVX512,
 } ef_model_kernel_t;
 int ef_model_set_kernel(ef_model_t *m, ef_model_kernel_t k);
 ef_model_kernel_t ef_model_kernel(const ef_model_t *m);
+const char *ef_model_kernel_name(ef_model_kernel_t k); /* "portable", "avx2", ... */
 
 #endif

@@ -693,13 +693,7 @@ void ef_adam_step(ef_adam_t *o, float *params, const float *grads)
     double bc2 = 1.0 - pow(0.999, (double)o->step);
     float step_size = (float)(o->lr / bc1);
     float bc2_sqrt = (float)sqrt(bc2);
-    for (size_t i = 0; i < o->n; i++) {
-        float g = grads[i];
-        o->m[i] = o->m[i] * b1 + g * (1.0f - b1);
-        o->v[i] = o->v[i] * b2 + g * g * (1.0f - b2);
-        float denom = sqrtf(o->v[i]) / bc2_sqrt + eps;
-        params[i] -= step_size * (o->m[i] / denom);
-    }
+    ef_adam_update(o->n, params, grads, o->m, o->v, b1, b2, eps, step_size, bc2_sqrt);
 }
 
 void ef_adam_free(ef_adam_t *o)

@@ -37,4 +37,13 @@ void ef_softmax_rows(float *probs, const float *logits, int B, int K);
 float ef_cross_entropy(const float *probs, const float *logits, const int *labels,
                        const float *class_weights, int B, int K, float *dlogits);
 
+/* acc[cols] += sum over the rows of m[rows][cols] (bias gradients). */
+void ef_add_colsum(float *acc, const float *m, size_t rows, int cols);
+
+/* The per-element Adam update (PyTorch's formula and order of operations):
+ * m = m*b1 + g*(1-b1); v = v*b2 + g*g*(1-b2);
+ * p -= step_size * (m / (sqrt(v) / bc2_sqrt + eps)). */
+void ef_adam_update(size_t n, float *p, const float *g, float *m, float *v, float b1, float b2,
+                    float eps, float step_size, float bc2_sqrt);
+
 #endif

@@ -135,9 +135,10 @@ static void project_input(ef_rnn_t *r, int l, int t0, int rows, const float *in)
     size_t at = (size_t)t0 * GH;
     if (r->gates == 4) {
         float *pre = r->act[l] + at;
-        for (int i = 0; i < rows; i++)
-            for (int j = 0; j < GH; j++)
-                pre[(size_t)i * GH + j] = r->b_ih[l][j] + r->b_hh[l][j];
+        float bsum[4 * EF_NET_MAX_HIDDEN];
+        for (int j = 0; j < GH; j++)
+            bsum[j] = r->b_ih[l][j] + r->b_hh[l][j];
+        fill_rows(pre, bsum, rows, GH);
         ef_mm_nt(rows, GH, layer_in(r, l), in, r->w_ih[l], pre, 1.0f);
     } else {
         float *gi = r->dpre[l] + at;
@@ -279,23 +280,16 @@ void ef_rnn_step_backward(ef_rnn_t *r, int l, int t, int B, const int *n, const 
         ef_mm_nn(B, layer_in(r, l), GH, dp, r->w_ih[l], din, 0.0f);
 }
 
-static void add_colsum(float *acc, const float *m, size_t rows, int cols)
-{
-    for (size_t i = 0; i < rows; i++)
-        for (int j = 0; j < cols; j++)
-            acc[j] += m[i * cols + j];
-}
-
 void ef_rnn_weight_grads(ef_rnn_t *r, int l, int B)
 {
     int H = r->H, GH = r->gates * H, TB = r->T * B;
     const float *in = ef_rnn_layer_input(r, l, B);
     ef_mm_tn_acc(GH, layer_in(r, l), TB, r->dpre[l], in, r->gw_ih[l]);
-    add_colsum(r->gb_ih[l], r->dpre[l], (size_t)TB, GH);
+    ef_add_colsum(r->gb_ih[l], r->dpre[l], (size_t)TB, GH);
     const float *dh_side = r->gates == 4 ? r->dpre[l] : r->dgh[l];
     /* h slots 0..T-1 are the h_{t-1} of steps 0..T-1 */
     ef_mm_tn_acc(GH, H, TB, dh_side, r->h[l], r->gw_hh[l]);
-    add_colsum(r->gb_hh[l], dh_side, (size_t)TB, GH);
+    ef_add_colsum(r->gb_hh[l], dh_side, (size_t)TB, GH);
 }
 
 void ef_rnn_backward(ef_rnn_t *r, int B, const int *n, const float *dh_top, const float *dhn,

@@ -275,10 +275,11 @@ static ef_model_t *model_from_net(ef_net_t *net, const char *dir, const char *ta
 static void check_inference(ef_model_t *m, const float *x, const int *n, const float *logits,
                             int B, int k, int F, int K, const char *what)
 {
-    ef_model_kernel_t kernels[] = {EF_MODEL_KERNEL_PORTABLE, EF_MODEL_KERNEL_AVX2};
-    for (size_t ki = 0; ki < 2; ki++) {
+    ef_model_kernel_t kernels[] = {EF_MODEL_KERNEL_PORTABLE, EF_MODEL_KERNEL_AVX2,
+                                   EF_MODEL_KERNEL_AVX512};
+    for (size_t ki = 0; ki < 3; ki++) {
         if (ef_model_set_kernel(m, kernels[ki]) < 0)
-            continue; /* CPU without AVX2: the portable path is still checked */
+            continue; /* a CPU without it: the other kernels are still checked */
         ef_err_t err;
         ef_model_scratch_t *s = ef_model_scratch_new(m, B, &err);
         ck_assert_msg(s != NULL, "%s", err.msg);
@@ -304,7 +305,7 @@ static void check_inference(ef_model_t *m, const float *x, const int *n, const f
             }
             char label[96];
             snprintf(label, sizeof label, "%s %s probs of sample %d", what,
-                     kernels[ki] == EF_MODEL_KERNEL_AVX2 ? "avx2" : "portable", b);
+                     ef_model_kernel_name(kernels[ki]), b);
             check_close(label, ef_model_arch(m), probs + b * K, want, (size_t)K, TOL_LOGIT);
             ck_assert_int_eq(cls[b], best);
             /* the single-flow call agrees with the batch call bit for bit */
