@@ -1,11 +1,15 @@
 /* Inference cell kernel, segmented layout, AVX-512 (see infer.h).
  *
- * Up to 4 independent jobs run in lockstep: their products share the loop
- * over columns (each job's accumulators in its own registers, 32 zmm
- * registers allow 4 jobs x 5 vectors for H = 20) and their cell updates
- * are independent chains the core can overlap. The accumulators go through
- * a small stack buffer for the update, whose segment structure depends on
- * H at run time. */
+ * A job's accumulators (5 zmm for H = 20) stay in registers across the
+ * product, then go through a small stack buffer for the cell update, whose
+ * segment structure depends on H at run time.
+ *
+ * Lockstep: EF_INFER_LOCKSTEP independent jobs can share the loop over
+ * columns (their accumulators side by side in the 32 registers) so their
+ * dependency chains overlap. Measured on the shared Zen 4 development
+ * machine (docs/performance-inference.md): 2 jobs as fast as 1, 4 jobs 6%
+ * slower -- a busy SMT sibling already fills the gaps. The default is 1;
+ * build with -DEF_INFER_LOCKSTEP=2 or 4 to measure again elsewhere. */
 #include "nn/infer.h"
 
 #include "nn/vmath_avx512.h"
@@ -82,15 +86,17 @@ static inline __attribute__((always_inline)) EF_AVX512 void lstm_segment(const f
         _mm512_storeu_ps(c, cn);
         _mm512_storeu_ps(h, _mm512_mul_ps(o, ef_tanh16(cn)));
     } else if (w == 8) {
-        __m512 s = ef_sigmoid16(_mm512_load_ps(a)), q = _mm512_load_ps(a + 16);
-        __m256 g = lo8(ef_tanh16(q)), o = hi8(ef_sigmoid16(q));
+        /* (i | f), (g | o): tanh on g's 8 lanes only */
+        __m512 s = ef_sigmoid16(_mm512_load_ps(a)), q = ef_sigtanh16(_mm512_load_ps(a + 16), 0x00FF);
+        __m256 g = lo8(q), o = hi8(q);
         __m256 cn = _mm256_fmadd_ps(hi8(s), _mm256_loadu_ps(c), _mm256_mul_ps(lo8(s), g));
         _mm256_storeu_ps(c, cn);
         _mm256_storeu_ps(h, _mm256_mul_ps(o, tanh8z(cn)));
     } else {
-        __m512 q = _mm512_load_ps(a), s = ef_sigmoid16(q), t = ef_tanh16(q);
+        /* (i | f | g | o): tanh on g's 4 lanes only */
+        __m512 s = ef_sigtanh16(_mm512_load_ps(a), 0x0F00);
         __m128 i = _mm512_extractf32x4_ps(s, 0), f = _mm512_extractf32x4_ps(s, 1);
-        __m128 g = _mm512_extractf32x4_ps(t, 2), o = _mm512_extractf32x4_ps(s, 3);
+        __m128 g = _mm512_extractf32x4_ps(s, 2), o = _mm512_extractf32x4_ps(s, 3);
         __m128 cn = _mm_fmadd_ps(f, _mm_loadu_ps(c), _mm_mul_ps(i, g));
         _mm_storeu_ps(c, cn);
         _mm_storeu_ps(h, _mm_mul_ps(o, tanh4z(cn)));
@@ -172,13 +178,27 @@ cells_impl(const ef_infer_shape_t *sh, const int NV, const int M, const ef_cell_
 
 #pragma GCC diagnostic pop
 
+#ifndef EF_INFER_LOCKSTEP
+#define EF_INFER_LOCKSTEP 1
+#endif
+
+#if EF_INFER_LOCKSTEP >= 4
+#define LOCKSTEP_MORE(NV)                                                                      \
+    case 2: cells_impl(sh, NV, 2, jobs); break;                                                \
+    case 3: cells_impl(sh, NV, 3, jobs); break;                                                \
+    case 4: cells_impl(sh, NV, 4, jobs); break;
+#elif EF_INFER_LOCKSTEP >= 2
+#define LOCKSTEP_MORE(NV)                                                                      \
+    case 2: cells_impl(sh, NV, 2, jobs); break;
+#else
+#define LOCKSTEP_MORE(NV)
+#endif
+
 #define FOR_M(NV)                                                                              \
     case NV:                                                                                   \
         switch (take) {                                                                        \
-        case 1: cells_impl(sh, NV, 1, jobs); break;                                            \
-        case 2: cells_impl(sh, NV, 2, jobs); break;                                            \
-        case 3: cells_impl(sh, NV, 3, jobs); break;                                            \
-        default: cells_impl(sh, NV, 4, jobs); break;                                           \
+            LOCKSTEP_MORE(NV)                                                                  \
+        default: cells_impl(sh, NV, 1, jobs); break;                                           \
         }                                                                                      \
         break;
 
@@ -187,6 +207,8 @@ EF_AVX512 void ef_infer_cells_avx512(const ef_infer_shape_t *sh, int M, const ef
     int NV = sh->R / 16;
     /* keep the accumulators within the 32 registers */
     int max_m = NV <= 6 ? 4 : 3;
+    if (max_m > EF_INFER_LOCKSTEP)
+        max_m = EF_INFER_LOCKSTEP;
     while (M > 0) {
         int take = M < max_m ? M : max_m;
         switch (NV) {
