@@ -4,9 +4,9 @@
  *
  *   batch 1   ef_model_predict, one flow after another
  *   batch 64  ef_model_predict_batch
- *   blas 64   the training network's batched forward (OpenBLAS sgemm per
- *             step over the 64 flows; ef_preproc_apply + ef_net_forward),
- *             the alternative batch path
+ *   blas 64   ef_model_predict_batch on its OpenBLAS path (the training
+ *             network's batched forward: one sgemm per layer and step over
+ *             the 64 flows), the alternative batch path
  *
  * for each cell kernel the CPU has (portable C, AVX2, AVX-512); the portable
  * kernel is the baseline measured in the same run. Time is the benchmark
@@ -157,9 +157,6 @@ typedef struct ctx {
     const inputs_t *in;
     float probs[BATCH * CLASSES];
     int cls[BATCH];
-    ef_net_t *net;
-    ef_preproc_t pp;
-    float x[BATCH * K_STEPS * 3];
 } ctx_t;
 
 static void pass_single(void *p)
@@ -183,21 +180,6 @@ static void pass_batch(void *p)
     sink = c->probs[0];
 }
 
-static void pass_blas(void *p)
-{
-    ctx_t *c = p;
-    int F = ef_preproc_features(&c->pp);
-    for (int f = 0; f < NFLOWS; f += BATCH) {
-        for (int b = 0; b < BATCH; b++) {
-            int i = (f + b) * K_STEPS;
-            ef_preproc_apply(&c->pp, c->in->size + i, c->in->iat + i, c->in->dir + i, K_STEPS,
-                             c->x + b * K_STEPS * F);
-        }
-        ef_net_forward(c->net, BATCH, c->x, c->in->n + f, c->probs);
-    }
-    sink = c->probs[0];
-}
-
 static void report(const char *arch, const char *kernel, int batch, double us, double macs,
                    double peak)
 {
@@ -212,7 +194,7 @@ static int run_arch(const char *arch, const inputs_t *in, double budget, int rep
     ef_net_config_t cfg;
     ef_net_config_default(&cfg, (ef_arch_t)ef_arch_from_name(arch), K_STEPS, CLASSES);
     ef_err_t err;
-    ef_net_t *net = ef_net_new(&cfg, BATCH, &err);
+    ef_net_t *net = ef_net_new(&cfg, 1, &err);
     if (!net) {
         fprintf(stderr, "bench_inference: %s\n", err.msg);
         return -1;
@@ -236,9 +218,7 @@ static int run_arch(const char *arch, const inputs_t *in, double budget, int rep
     ctx_t *c = calloc(1, sizeof *c);
     c->m = m;
     c->in = in;
-    c->s = ef_model_scratch_new(m, BATCH, &err);
-    c->net = net;
-    c->pp = pp;
+
     const struct {
         ef_model_kernel_t k;
         const char *name;
@@ -247,12 +227,17 @@ static int run_arch(const char *arch, const inputs_t *in, double budget, int rep
     for (int i = 0; i < 3; i++) {
         if (ef_model_set_kernel(m, kernels[i].k) < 0)
             continue;
+        ef_model_set_batch_path(m, EF_MODEL_BATCH_CELLS);
+        c->s = ef_model_scratch_new(m, BATCH, &err);
         double b1 = measure(pass_single, c, budget, reps);
         double b64 = measure(pass_batch, c, budget, reps);
         report(arch, kernels[i].name, 1, b1, macs, peak);
         report(arch, kernels[i].name, 64, b64, macs, peak);
+        ef_model_scratch_free(c->s);
     }
-    double blas = measure(pass_blas, c, budget, reps);
+    ef_model_set_batch_path(m, EF_MODEL_BATCH_BLAS);
+    c->s = ef_model_scratch_new(m, BATCH, &err);
+    double blas = measure(pass_batch, c, budget, reps);
     report(arch, "blas", 64, blas, macs, peak);
     fflush(stdout);
     ef_model_scratch_free(c->s);

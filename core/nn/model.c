@@ -49,6 +49,7 @@ struct ef_model {
     ef_model_kernel_t kernel;
     ef_infer_cells_fn cells;
     ef_infer_dense_fn dense;
+    ef_model_batch_path_t batch_request, batch_path;
 };
 
 /* Per flow of a group: inputs and every layer's outputs. */
@@ -72,6 +73,10 @@ struct ef_model_scratch {
     unsigned char *dirs;    /* [k] */
     ef_cell_job_t jobs[GROUP * 2 * EF_NET_MAX_LAYERS];
     float *mem;
+    /* the BLAS batch path (NULL when max_batch is 1 or the path is CELLS) */
+    ef_net_t *net;
+    float *xb; /* [max_batch][k][F] */
+    int *nb;   /* [max_batch] */
 };
 
 static int round8(int v)
@@ -248,6 +253,8 @@ static int cpu_has(ef_model_kernel_t k)
     return k == EF_MODEL_KERNEL_PORTABLE;
 }
 
+static void resolve_batch_path(ef_model_t *m);
+
 int ef_model_set_kernel(ef_model_t *m, ef_model_kernel_t k)
 {
     if (k == EF_MODEL_KERNEL_AUTO) {
@@ -277,12 +284,33 @@ int ef_model_set_kernel(ef_model_t *m, ef_model_kernel_t k)
     m->cells = cells;
     m->dense = dense;
     m->kernel = k;
+    resolve_batch_path(m);
     return 0;
 }
 
 ef_model_kernel_t ef_model_kernel(const ef_model_t *m)
 {
     return m->kernel;
+}
+
+static void resolve_batch_path(ef_model_t *m)
+{
+    ef_model_batch_path_t p = m->batch_request;
+    if (p == EF_MODEL_BATCH_AUTO)
+        p = m->f.cfg.arch != EF_ARCH_MLP && m->kernel != EF_MODEL_KERNEL_AVX512
+          ? EF_MODEL_BATCH_BLAS : EF_MODEL_BATCH_CELLS;
+    m->batch_path = p;
+}
+
+void ef_model_set_batch_path(ef_model_t *m, ef_model_batch_path_t p)
+{
+    m->batch_request = p;
+    resolve_batch_path(m);
+}
+
+ef_model_batch_path_t ef_model_batch_path(const ef_model_t *m)
+{
+    return m->batch_path;
 }
 
 const char *ef_model_kernel_name(ef_model_kernel_t k)
@@ -470,6 +498,18 @@ ef_model_scratch_t *ef_model_scratch_new(const ef_model_t *m, int max_batch, ef_
         p += (shared[i] + 15) & ~(size_t)15;
     }
     s->dirs = (unsigned char *)p;
+    if (max_batch > 1 && m->batch_path == EF_MODEL_BATCH_BLAS) {
+        s->net = ef_net_new(&m->f.cfg, max_batch, err);
+        s->xb = malloc((size_t)max_batch * kF * sizeof(float));
+        s->nb = malloc((size_t)max_batch * sizeof(int));
+        if (!s->net || !s->xb || !s->nb) {
+            if (s->net)
+                ef_err_set(err, "out of memory");
+            ef_model_scratch_free(s);
+            return NULL;
+        }
+        memcpy(ef_net_params(s->net), m->f.params, ef_net_num_params(s->net) * sizeof(float));
+    }
     return s;
 }
 
@@ -477,6 +517,9 @@ void ef_model_scratch_free(ef_model_scratch_t *s)
 {
     if (!s)
         return;
+    ef_net_free(s->net);
+    free(s->xb);
+    free(s->nb);
     free(s->mem);
     free(s);
 }
@@ -654,12 +697,44 @@ int ef_model_predict_features(const ef_model_t *m, ef_model_scratch_t *s,
     return ef_model_predict(m, s, s->sizes, s->iats, s->dirs, n, probs);
 }
 
+/* The BLAS path: preprocess every flow, one batched forward, argmax. */
+static void predict_batch_blas(const ef_model_t *m, ef_model_scratch_t *s, int batch,
+                               const float *size, const float *iat_s, const uint8_t *dir,
+                               const int *n, float *probs, int *classes)
+{
+    int k = m->k, kF = k * m->F;
+    for (int b = 0; b < batch; b++) {
+        size_t off = (size_t)b * k;
+        int nb = n[b] > k ? k : n[b] < 0 ? 0 : n[b];
+        s->nb[b] = nb;
+        ef_preproc_apply(&m->f.pp, size + off, iat_s + off, dir ? dir + off : NULL, nb,
+                         s->xb + (size_t)b * kF);
+    }
+    ef_net_forward(s->net, batch, s->xb, s->nb, probs);
+    for (int b = 0; b < batch; b++) {
+        float *row = probs + (size_t)b * m->K;
+        int best = -1;
+        if (s->nb[b] < 1)
+            memset(row, 0, (size_t)m->K * sizeof *row);
+        else
+            for (int j = 0, first = 1; j < m->K; j++, first = 0)
+                if (first || row[j] > row[best])
+                    best = j;
+        if (classes)
+            classes[b] = best;
+    }
+}
+
 int ef_model_predict_batch(const ef_model_t *m, ef_model_scratch_t *s, int batch,
                            const float *size, const float *iat_s, const uint8_t *dir,
                            const int *n, float *probs, int *classes)
 {
     if (s->m != m || batch < 0 || batch > s->max_batch)
         return -1;
+    if (batch > 1 && s->net && m->batch_path == EF_MODEL_BATCH_BLAS) {
+        predict_batch_blas(m, s, batch, size, iat_s, dir, n, probs, classes);
+        return 0;
+    }
     int k = m->k, groups = s->max_batch < GROUP ? s->max_batch : GROUP;
     float *out[GROUP];
     int idx[GROUP], cls[GROUP];

@@ -84,4 +84,25 @@ int ef_model_set_kernel(ef_model_t *m, ef_model_kernel_t k);
 ef_model_kernel_t ef_model_kernel(const ef_model_t *m);
 const char *ef_model_kernel_name(ef_model_kernel_t k); /* "portable", "avx2", ... */
 
+/* How ef_model_predict_batch runs batches of 2 or more flows:
+ *   CELLS  the cell kernel above, flow by flow;
+ *   BLAS   the training network's batched forward: one OpenBLAS product per
+ *          layer and step over the whole batch (the scratch then holds a
+ *          copy of the weights and activations for max_batch flows, about
+ *          1.7 MB for a 64-flow BI scratch).
+ *   AUTO   (the default) BLAS for recurrent models when the cell kernel is
+ *          not AVX-512, CELLS otherwise -- the faster one in
+ *          bench/run-inference.sh (docs/performance-inference.md).
+ * The two paths agree to float rounding (not bit for bit). Like the kernel,
+ * set it before sharing the model; a scratch created before a switch to
+ * BLAS keeps using CELLS. */
+typedef enum ef_model_batch_path {
+    EF_MODEL_BATCH_AUTO = 0,
+    EF_MODEL_BATCH_CELLS,
+    EF_MODEL_BATCH_BLAS,
+} ef_model_batch_path_t;
+void ef_model_set_batch_path(ef_model_t *m, ef_model_batch_path_t p);
+/* The path in effect (CELLS or BLAS) for batches of 2 or more. */
+ef_model_batch_path_t ef_model_batch_path(const ef_model_t *m);
+
 #endif

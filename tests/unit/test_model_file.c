@@ -160,6 +160,57 @@ START_TEST(writer_refuses_what_the_loader_would)
 }
 END_TEST
 
+/* Batches: flows with no packets get class -1 and a zero row, n > k uses
+ * the first k packets, on both batch paths; batch > max_batch is refused. */
+START_TEST(batch_edge_cases)
+{
+    char *dir = eft_mkdtemp("mf");
+    char *path = eft_path(dir, "b.safetensors");
+    ef_net_t *net = small_net(EF_ARCH_BILSTM, 5, 20);
+    ef_preproc_t pp = {5.0f, 11.0f, 0.0f, 3.0f, 1};
+    ef_net_config_t cfg = *ef_net_config(net);
+    cfg.features = 3;
+    ef_net_t *net3 = ef_net_new(&cfg, 1, NULL);
+    ef_net_init(net3, EF_INIT_TORCH, 5);
+    ef_err_t err;
+    ck_assert(ef_net_save(net3, &pp, labels3, NULL, 0, path, &err) == 0);
+    ef_model_t *m = ef_model_load_file(path, &err);
+    ck_assert_msg(m != NULL, "%s", err.msg);
+    float size[4 * 5], iat[4 * 5];
+    uint8_t d[4 * 5];
+    for (int i = 0; i < 20; i++) {
+        size[i] = 60.0f + 50.0f * (float)i;
+        iat[i] = 0.01f * (float)i;
+        d[i] = (uint8_t)(i & 1);
+    }
+    int n[4] = {0, 9, -3, 2};
+    for (int p = EF_MODEL_BATCH_CELLS; p <= EF_MODEL_BATCH_BLAS; p++) {
+        ef_model_set_batch_path(m, (ef_model_batch_path_t)p);
+        ef_model_scratch_t *s = ef_model_scratch_new(m, 4, &err);
+        float probs[4 * 3], one[3];
+        int cls[4];
+        ck_assert_int_eq(ef_model_predict_batch(m, s, 4, size, iat, d, n, probs, cls), 0);
+        ck_assert_int_eq(cls[0], -1);
+        ck_assert_int_eq(cls[2], -1);
+        for (int j = 0; j < 3; j++)
+            ck_assert(probs[j] == 0.0f && probs[6 + j] == 0.0f);
+        /* 9 packets = the first 5 */
+        ck_assert_int_eq(ef_model_predict(m, s, size + 5, iat + 5, d + 5, 5, one), cls[1]);
+        for (int j = 0; j < 3; j++)
+            ck_assert(fabsf(one[j] - probs[3 + j]) < 1e-6f);
+        ck_assert_int_eq(ef_model_predict(m, s, size + 15, iat + 15, d + 15, 2, one), cls[3]);
+        ck_assert_int_eq(ef_model_predict_batch(m, s, 5, size, iat, d, n, probs, cls), -1);
+        ef_model_scratch_free(s);
+    }
+    ef_model_free(m);
+    ef_net_free(net);
+    ef_net_free(net3);
+    free(path);
+    eft_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 /* ---- truncation ---- */
 
 START_TEST(truncation_at_every_byte_is_refused)
@@ -634,6 +685,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, save_then_load_is_exact);
     tcase_add_test(tc, load_mem_equals_load_file);
+    tcase_add_test(tc, batch_edge_cases);
     tcase_add_test(tc, writer_refuses_what_the_loader_would);
     tcase_add_test(tc, truncation_at_every_byte_is_refused);
     tcase_add_test(tc, the_base_file_is_valid);

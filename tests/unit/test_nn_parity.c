@@ -277,50 +277,61 @@ static void check_inference(ef_model_t *m, const float *x, const int *n, const f
 {
     ef_model_kernel_t kernels[] = {EF_MODEL_KERNEL_PORTABLE, EF_MODEL_KERNEL_AVX2,
                                    EF_MODEL_KERNEL_AVX512};
+    ef_model_batch_path_t paths[] = {EF_MODEL_BATCH_CELLS, EF_MODEL_BATCH_BLAS};
     for (size_t ki = 0; ki < 3; ki++) {
         if (ef_model_set_kernel(m, kernels[ki]) < 0)
             continue; /* a CPU without it: the other kernels are still checked */
-        ef_err_t err;
-        ef_model_scratch_t *s = ef_model_scratch_new(m, B, &err);
-        ck_assert_msg(s != NULL, "%s", err.msg);
-        float *size = malloc((size_t)B * k * sizeof(float)), *iat = malloc((size_t)B * k * sizeof(float));
-        uint8_t *dir = malloc((size_t)B * k);
-        float *probs = malloc((size_t)B * K * sizeof(float)), *want = malloc((size_t)K * sizeof(float));
-        int *cls = malloc((size_t)B * sizeof(int));
-        for (int b = 0; b < B; b++)
-            raw_from_x(x + (size_t)b * k * F, F, k, size + b * k, iat + b * k, dir + b * k);
-        ck_assert_int_eq(ef_model_predict_batch(m, s, B, size, iat, dir, n, probs, cls), 0);
-        for (int b = 0; b < B; b++) {
-            /* softmax of PyTorch's logits, in double */
-            double mx = logits[b * K], sum = 0;
-            for (int j = 1; j < K; j++)
-                mx = fmax(mx, logits[b * K + j]);
-            for (int j = 0; j < K; j++)
-                sum += exp(logits[b * K + j] - mx);
-            int best = 0;
-            for (int j = 0; j < K; j++) {
-                want[j] = (float)(exp(logits[b * K + j] - mx) / sum);
-                if (logits[b * K + j] > logits[b * K + best])
-                    best = j;
+        for (size_t pi = 0; pi < 2; pi++) {
+            ef_model_set_batch_path(m, paths[pi]);
+            ck_assert_int_eq(ef_model_batch_path(m), paths[pi]);
+            ef_err_t err;
+            ef_model_scratch_t *s = ef_model_scratch_new(m, B, &err);
+            ck_assert_msg(s != NULL, "%s", err.msg);
+            float *size = malloc((size_t)B * k * sizeof(float));
+            float *iat = malloc((size_t)B * k * sizeof(float));
+            uint8_t *dir = malloc((size_t)B * k);
+            float *probs = malloc((size_t)B * K * sizeof(float));
+            float *want = malloc((size_t)K * sizeof(float));
+            int *cls = malloc((size_t)B * sizeof(int));
+            for (int b = 0; b < B; b++)
+                raw_from_x(x + (size_t)b * k * F, F, k, size + b * k, iat + b * k, dir + b * k);
+            ck_assert_int_eq(ef_model_predict_batch(m, s, B, size, iat, dir, n, probs, cls), 0);
+            for (int b = 0; b < B; b++) {
+                /* softmax of PyTorch's logits, in double */
+                double mx = logits[b * K], sum = 0;
+                for (int j = 1; j < K; j++)
+                    mx = fmax(mx, logits[b * K + j]);
+                for (int j = 0; j < K; j++)
+                    sum += exp(logits[b * K + j] - mx);
+                int best = 0;
+                for (int j = 0; j < K; j++) {
+                    want[j] = (float)(exp(logits[b * K + j] - mx) / sum);
+                    if (logits[b * K + j] > logits[b * K + best])
+                        best = j;
+                }
+                char label[128];
+                snprintf(label, sizeof label, "%s %s/%s probs of sample %d", what,
+                         ef_model_kernel_name(kernels[ki]), pi ? "blas" : "cells", b);
+                check_close(label, ef_model_arch(m), probs + b * K, want, (size_t)K, TOL_LOGIT);
+                ck_assert_int_eq(cls[b], best);
+                /* the single-flow call agrees with the batch call: bit for bit
+                 * on the cell path, to float rounding on the BLAS path */
+                float one[16];
+                ck_assert_int_eq(ef_model_predict(m, s, size + b * k, iat + b * k, dir + b * k,
+                                                  n[b], one), best);
+                if (pi == 0)
+                    ck_assert(memcmp(one, probs + b * K, (size_t)K * sizeof(float)) == 0);
+                else
+                    check_close(label, "single vs batch", one, probs + b * K, (size_t)K, 1e-6);
             }
-            char label[96];
-            snprintf(label, sizeof label, "%s %s probs of sample %d", what,
-                     ef_model_kernel_name(kernels[ki]), b);
-            check_close(label, ef_model_arch(m), probs + b * K, want, (size_t)K, TOL_LOGIT);
-            ck_assert_int_eq(cls[b], best);
-            /* the single-flow call agrees with the batch call bit for bit */
-            float one[16];
-            ck_assert_int_eq(ef_model_predict(m, s, size + b * k, iat + b * k, dir + b * k, n[b],
-                                              one), best);
-            ck_assert(memcmp(one, probs + b * K, (size_t)K * sizeof(float)) == 0);
+            free(size);
+            free(iat);
+            free(dir);
+            free(probs);
+            free(want);
+            free(cls);
+            ef_model_scratch_free(s);
         }
-        free(size);
-        free(iat);
-        free(dir);
-        free(probs);
-        free(want);
-        free(cls);
-        ef_model_scratch_free(s);
     }
 }
 
