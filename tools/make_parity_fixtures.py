@@ -22,12 +22,14 @@ Variable lengths: sample b uses its first n[b] steps (the backward branch
 runs over those steps reversed); the MLP sees steps >= n[b] as zeros.
 
   /usr/bin/python3 tools/make_parity_fixtures.py [-o tests/data/parity]
-  /usr/bin/python3 tools/make_parity_fixtures.py --checkpoint DIR --arch bilstm
+  /usr/bin/python3 tools/make_parity_fixtures.py --checkpoint DIR [--arch A|all]
 
-The second form writes DIR/model.pt (a state_dict in the seed's layout, for
-tools/convert_torch.py) and DIR/expect.safetensors (raw packet sizes and
-inter-arrival times, lengths and the softmax probabilities PyTorch computes
-after the seed's preprocessing with the constants stored in its metadata).
+The second form writes, for the seed's four models at the seed's dimensions,
+DIR/<arch>.pt (torch.save(model.state_dict()) in the seed's layout, for
+tools/convert_torch.py) and DIR/<arch>-expect.safetensors (raw packet sizes
+and inter-arrival times, lengths, and the softmax probabilities PyTorch
+computes after the seed's preprocessing, whose constants are stored in its
+metadata).
 Deterministic: same torch version, same bytes.
 """
 import argparse
@@ -387,10 +389,10 @@ def make_checkpoint(arch, outdir, seed):
     n = torch.tensor(LENGTHS[:B], dtype=torch.float32)
     with torch.no_grad():
         probs = torch.softmax(model(preprocess(sizes, times), n), dim=-1)
-    torch.save(model.state_dict(), os.path.join(outdir, "model.pt"))
+    torch.save(model.state_dict(), os.path.join(outdir, arch + ".pt"))
     meta = meta_of(arch, cfg, B, 0.0)
     meta.update({k: repr(v) for k, v in PP.items()})
-    write_safetensors(os.path.join(outdir, "expect.safetensors"),
+    write_safetensors(os.path.join(outdir, arch + "-expect.safetensors"),
                       [("sizes", sizes), ("times", times), ("n", n), ("probs", probs)], meta)
 
 
@@ -398,12 +400,15 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     here = os.path.dirname(os.path.abspath(__file__))
     ap.add_argument("-o", "--outdir", default=os.path.join(here, "..", "tests", "data", "parity"))
-    ap.add_argument("--checkpoint", metavar="DIR", help="write DIR/model.pt + DIR/expect.safetensors")
-    ap.add_argument("--arch", default="bilstm", choices=["mlp", "lstm", "bilstm", "seq2seq"])
+    ap.add_argument("--checkpoint", metavar="DIR",
+                    help="write DIR/<arch>.pt + DIR/<arch>-expect.safetensors")
+    ap.add_argument("--arch", default="all", choices=["all", "mlp", "lstm", "bilstm", "seq2seq"])
     args = ap.parse_args()
     if args.checkpoint:
         os.makedirs(args.checkpoint, exist_ok=True)
-        make_checkpoint(args.arch, args.checkpoint, 99)
+        for i, arch in enumerate(["mlp", "lstm", "bilstm", "seq2seq"]):
+            if args.arch in ("all", arch):
+                make_checkpoint(arch, args.checkpoint, 99 + i)
         return 0
     os.makedirs(args.outdir, exist_ok=True)
     for i, arch in enumerate(ARCHS):
