@@ -18,6 +18,7 @@
 #include "nn/layout.h"
 #include "nn/model_file.h"
 #include "nn/net.h"
+#include "nn/ops.h"
 #include "nn/preproc.h"
 
 /* Flows run through the wavefront together by ef_model_predict_batch. */
@@ -459,6 +460,7 @@ ef_model_scratch_t *ef_model_scratch_new(const ef_model_t *m, int max_batch, ef_
         ef_err_set(err, "out of memory");
         return NULL;
     }
+    ef_blas_single_thread();
     s->m = m;
     s->max_batch = max_batch;
     size_t kF = (size_t)m->k * m->F, Hs = (size_t)m->Hs, L = (size_t)m->L, k = (size_t)m->k;

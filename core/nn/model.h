@@ -12,7 +12,10 @@
  * Short flows: `n` may be smaller than the model's k (a flow that ended
  * early). Recurrent models then run over the n packets they have; the MLP
  * sees the missing packets as padding (docs/models.md). n > k uses the
- * first k packets. */
+ * first k packets.
+ *
+ * OpenBLAS (the BLAS batch path below): the first scratch created sets
+ * OpenBLAS to one thread for the whole process. */
 #ifndef EF_NN_MODEL_H
 #define EF_NN_MODEL_H
 

@@ -194,6 +194,7 @@ ef_net_t *ef_net_new(const ef_net_config_t *cfg, int max_batch, ef_err_t *err)
         ef_err_set(err, "out of memory");
         return NULL;
     }
+    ef_blas_single_thread();
     net->cfg = *cfg;
     net->Bmax = max_batch;
     if (ef_layout_build(cfg, &net->lay, err) < 0) {

@@ -24,7 +24,10 @@
  *            outputs fed back; MSE against the input sequence
  *   gru, bigru  as lstm / bilstm with GRU cells (h only; context from h)
  *
- * Thread-safety: an ef_net_t is used by one thread at a time. */
+ * Thread-safety: an ef_net_t is used by one thread at a time.
+ * OpenBLAS: the first ef_net_new sets OpenBLAS to one thread for the whole
+ * process (its threads cost more than they give on these small matrices;
+ * docs/performance-inference.md). */
 #ifndef EF_NN_NET_H
 #define EF_NN_NET_H
 

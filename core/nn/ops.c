@@ -2,6 +2,7 @@
 
 #include <cblas.h>
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -13,6 +14,18 @@ static int ops_avx2(void)
     return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
 #endif
+
+static pthread_once_t blas_once = PTHREAD_ONCE_INIT;
+
+static void blas_one_thread(void)
+{
+    openblas_set_num_threads(1);
+}
+
+void ef_blas_single_thread(void)
+{
+    pthread_once(&blas_once, blas_one_thread);
+}
 
 void ef_mm_nt(int M, int N, int K, const float *A, const float *W, float *C, float beta)
 {

@@ -6,6 +6,14 @@
 
 #include <stddef.h>
 
+/* Set OpenBLAS to one thread, once per process (pthread_once). Our
+ * matrices are small: OpenBLAS's worker threads only add synchronisation
+ * and a 512 KiB allocation per threaded call (measured), and inside an IDS
+ * worker they would compete with the host's own threads. Called by
+ * ef_net_new and ef_model_scratch_new; it changes OpenBLAS's process-wide
+ * setting (docs/performance-inference.md). */
+void ef_blas_single_thread(void);
+
 /* C[M][N] = A[M][K] . W[N][K]^T + beta * C   (a Linear layer's product) */
 void ef_mm_nt(int M, int N, int K, const float *A, const float *W, float *C, float beta);
 /* C[M][N] = A[M][K] . B[K][N] + beta * C      (input gradients: dY . W) */
