@@ -17,7 +17,9 @@
 
 #define EF_MODEL_FORMAT "earlyflow-model"
 #define EF_MODEL_FORMAT_VERSION "1"
-/* Largest model file read from disk (the largest valid layout is ~14 MB). */
+/* Largest model file read from disk: the largest valid layout (bilstm with
+ * every dimension at its limit: 16.3 M floats, 65.2 MB) plus a 1 MiB header
+ * fits (test_model_file.c). */
 #define EF_MODEL_MAX_FILE ((size_t)64 << 20)
 
 typedef struct ef_model_file {

@@ -678,6 +678,25 @@ START_TEST(cli_model_info_prints_and_validates)
 }
 END_TEST
 
+/* The file-size limit admits every valid model: the largest layout (every
+ * dimension at its limit) plus a generous header fits. */
+START_TEST(largest_layout_fits_the_file_limit)
+{
+    size_t largest = 0;
+    for (int a = 0; a < EF_ARCH__COUNT; a++) {
+        ef_net_config_t c = {(ef_arch_t)a, EF_K_MAX, 3, EF_NET_MAX_HIDDEN, EF_NET_MAX_LAYERS,
+                             EF_NET_MAX_CONTEXT, a == EF_ARCH_AUTOENC ? 0 : EF_NET_MAX_CLASSES};
+        ef_layout_t l;
+        ef_err_t err;
+        ck_assert_msg(ef_layout_build(&c, &l, &err) == 0, "%s", err.msg);
+        if (l.total > largest)
+            largest = l.total;
+    }
+    ck_assert_uint_gt(largest * 4, EF_MODEL_MAX_FILE / 2); /* the limit is not loose */
+    ck_assert_uint_le(largest * 4 + (1 << 20), EF_MODEL_MAX_FILE);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("model_file");
@@ -699,6 +718,7 @@ int main(void)
     tcase_add_test(tc, files_that_cannot_be_read);
     tcase_add_test(tc, load_matching_carries_pretraining_over);
     tcase_add_test(tc, cli_model_info_prints_and_validates);
+    tcase_add_test(tc, largest_layout_fits_the_file_limit);
     suite_add_tcase(s, tc);
     return eft_run_suite(s);
 }
