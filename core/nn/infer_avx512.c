@@ -127,8 +127,10 @@ static inline __attribute__((always_inline)) EF_AVX512 void gru_segment(const fl
 
 /* GCC cannot see that the segment table only addresses the NV vectors
  * stored into `buf` (ef_infer_shape_segment builds both from H). */
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 static inline __attribute__((always_inline)) EF_AVX512 void
 cells_impl(const ef_infer_shape_t *sh, const int NV, const int M, const ef_cell_job_t *jobs)
@@ -176,7 +178,9 @@ cells_impl(const ef_infer_shape_t *sh, const int NV, const int M, const ef_cell_
     }
 }
 
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
+#endif
 
 #ifndef EF_INFER_LOCKSTEP
 #define EF_INFER_LOCKSTEP 1
