@@ -21,7 +21,7 @@
 /* e^x for x in [-87.3, 88]; inputs outside are clamped (exp(-87.3) is the
  * smallest normal float region; 88 keeps 2^n finite). The callers only need
  * that range: sigmoid saturates long before, tanh uses |x| <= 10. */
-static inline EF_AVX2 __m256 ef_exp8(__m256 x)
+static inline __attribute__((always_inline)) EF_AVX2 __m256 ef_exp8(__m256 x)
 {
     const __m256 log2e = _mm256_set1_ps(1.44269504088896341f);
     const __m256 ln2_hi = _mm256_set1_ps(0.693359375f);        /* 355/512, exact */
@@ -49,7 +49,7 @@ static inline EF_AVX2 __m256 ef_exp8(__m256 x)
 }
 
 /* 1 / (1 + e^-x) */
-static inline EF_AVX2 __m256 ef_sigmoid8(__m256 x)
+static inline __attribute__((always_inline)) EF_AVX2 __m256 ef_sigmoid8(__m256 x)
 {
     const __m256 one = _mm256_set1_ps(1.0f);
     __m256 e = ef_exp8(_mm256_sub_ps(_mm256_setzero_ps(), x));
@@ -59,7 +59,7 @@ static inline EF_AVX2 __m256 ef_sigmoid8(__m256 x)
 /* tanh: an odd Taylor polynomial below |x| = 0.55 (where 1 - 2/(e^2x + 1)
  * would cancel), the exp form above, sign restored; |x| is capped at 10,
  * where tanh is 1 in float. */
-static inline EF_AVX2 __m256 ef_tanh8(__m256 x)
+static inline __attribute__((always_inline)) EF_AVX2 __m256 ef_tanh8(__m256 x)
 {
     const __m256 sign_mask = _mm256_set1_ps(-0.0f);
     const __m256 one = _mm256_set1_ps(1.0f);

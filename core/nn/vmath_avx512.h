@@ -12,7 +12,7 @@
 
 #define EF_AVX512 __attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma")))
 
-static inline EF_AVX512 __m512 ef_exp16(__m512 x)
+static inline __attribute__((always_inline)) EF_AVX512 __m512 ef_exp16(__m512 x)
 {
     const __m512 log2e = _mm512_set1_ps(1.44269504088896341f);
     const __m512 ln2_hi = _mm512_set1_ps(0.693359375f);
@@ -37,13 +37,13 @@ static inline EF_AVX512 __m512 ef_exp16(__m512 x)
     return _mm512_scalef_ps(p, n);
 }
 
-static inline EF_AVX512 __m512 ef_sigmoid16(__m512 x)
+static inline __attribute__((always_inline)) EF_AVX512 __m512 ef_sigmoid16(__m512 x)
 {
     const __m512 one = _mm512_set1_ps(1.0f);
     return _mm512_div_ps(one, _mm512_add_ps(one, ef_exp16(_mm512_sub_ps(_mm512_setzero_ps(), x))));
 }
 
-static inline EF_AVX512 __m512 ef_tanh16(__m512 x)
+static inline __attribute__((always_inline)) EF_AVX512 __m512 ef_tanh16(__m512 x)
 {
     const __m512 one = _mm512_set1_ps(1.0f);
     __m512 a = _mm512_abs_ps(x);
@@ -82,7 +82,7 @@ static inline EF_AVX512 __m512 ef_tanh16(__m512 x)
  * with one exp and one division for both: sigmoid(x) = 1 / (1 + e^-x) and,
  * for a = |x|, tanh(a) = 1 - 2 / (1 + e^2a) share the form 1 / (1 + e^y).
  * Below |x| = 0.55, tanh uses its odd series (1 - 2d would cancel). */
-static inline EF_AVX512 __m512 ef_sigtanh16(__m512 x, __mmask16 tanh_lanes)
+static inline __attribute__((always_inline)) EF_AVX512 __m512 ef_sigtanh16(__m512 x, __mmask16 tanh_lanes)
 {
     const __m512 one = _mm512_set1_ps(1.0f);
     __m512 a = _mm512_min_ps(_mm512_abs_ps(x), _mm512_set1_ps(10.0f));
