@@ -6,7 +6,7 @@
  * l+1 at step t-1, both directions of a bidirectional model, several flows
  * of a batch) and hands each kernel up to EF_INFER_MAX_JOBS independent
  * jobs at once, so their dependency chains (the activations sit on the
- * critical path of every step) overlap. docs/performance-inference.md has
+ * critical path of every step) overlap. docs/performance.md, "Inference" has
  * the measurements behind this design.
  *
  * Weights are repacked at load time, transposed (W^T[in][R]: column j is R

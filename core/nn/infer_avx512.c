@@ -7,7 +7,7 @@
  * Lockstep: EF_INFER_LOCKSTEP independent jobs can share the loop over
  * columns (their accumulators side by side in the 32 registers) so their
  * dependency chains overlap. Measured on the shared Zen 4 development
- * machine (docs/performance-inference.md): 2 jobs as fast as 1, 4 jobs 6%
+ * machine (docs/performance.md, "Inference"): 2 jobs as fast as 1, 4 jobs 6%
  * slower -- a busy SMT sibling already fills the gaps. The default is 1;
  * build with -DEF_INFER_LOCKSTEP=2 or 4 to measure again elsewhere. */
 #include "nn/infer.h"

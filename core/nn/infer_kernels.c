@@ -1,7 +1,7 @@
 /* Inference cell kernels, padded layout: portable C and AVX2+FMA. On the
  * seed's 20x80 matrices a BLAS call costs more in setup than the whole
  * product, hence these register-blocked loops (measurements in
- * docs/performance-inference.md). */
+ * docs/performance.md, "Inference"). */
 #include "nn/infer.h"
 
 #include <math.h>

@@ -70,7 +70,7 @@ int ef_model_predict_batch(const ef_model_t *m, ef_model_scratch_t *s, int batch
                            const float *size, const float *iat_s, const uint8_t *dir,
                            const int *n, float *probs, int *classes);
 
-/* Which cell kernels the model runs (docs/performance-inference.md). AUTO
+/* Which cell kernels the model runs (docs/performance.md, "Inference"). AUTO
  * (what loading picks): AVX-512 when the CPU has it (and hidden <= 32),
  * else AVX2+FMA, else portable C. All compute the same function; results
  * differ by float rounding only. Switching repacks the weights: call it
@@ -95,7 +95,7 @@ const char *ef_model_kernel_name(ef_model_kernel_t k); /* "portable", "avx2", ..
  *          1.7 MB for a 64-flow BI scratch).
  *   AUTO   (the default) BLAS for recurrent models when the cell kernel is
  *          not AVX-512, CELLS otherwise -- the faster one in
- *          bench/run-inference.sh (docs/performance-inference.md).
+ *          bench/run-inference.sh (docs/performance.md, "Inference").
  * The two paths agree to float rounding (not bit for bit). Like the kernel,
  * set it before sharing the model; a scratch created before a switch to
  * BLAS keeps using CELLS. */

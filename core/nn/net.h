@@ -27,7 +27,7 @@
  * Thread-safety: an ef_net_t is used by one thread at a time.
  * OpenBLAS: the first ef_net_new sets OpenBLAS to one thread for the whole
  * process (its threads cost more than they give on these small matrices;
- * docs/performance-inference.md). */
+ * docs/performance.md, "Inference"). */
 #ifndef EF_NN_NET_H
 #define EF_NN_NET_H
 

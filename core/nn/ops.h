@@ -11,7 +11,7 @@
  * and a 512 KiB allocation per threaded call (measured), and inside an IDS
  * worker they would compete with the host's own threads. Called by
  * ef_net_new and ef_model_scratch_new; it changes OpenBLAS's process-wide
- * setting (docs/performance-inference.md). */
+ * setting (docs/performance.md, "Inference"). */
 void ef_blas_single_thread(void);
 
 /* C[M][N] = A[M][K] . W[N][K]^T + beta * C   (a Linear layer's product) */
