@@ -12,6 +12,7 @@
 #include "nn/model.h"
 #include "nn/model_file.h"
 #include "nn/net.h"
+#include "nn/rng.h"
 #include "nn/safetensors.h"
 
 /* ---- round trip ---- */
@@ -697,6 +698,60 @@ START_TEST(largest_layout_fits_the_file_limit)
 }
 END_TEST
 
+/* Seeded random damage (bytes overwritten, mostly in the header where the
+ * structure is): every result is a loaded model or a refusal with a
+ * message; nothing crashes (run under ASan/UBSan in CI). */
+START_TEST(random_damage_is_refused_or_harmless)
+{
+    char *dir = eft_mkdtemp("mf");
+    char *path = eft_path(dir, "r.safetensors");
+    ef_net_t *net = small_net(EF_ARCH_BIGRU, 3, 3);
+    ef_preproc_t pp = {5.0f, 11.0f, 0.0f, 3.0f, 0};
+    ef_err_t err;
+    ck_assert(ef_net_save(net, &pp, labels3, NULL, 0, path, &err) == 0);
+    size_t len;
+    unsigned char *orig = (unsigned char *)eft_read_file(path, &len);
+    size_t hlen = 0;
+    for (int i = 7; i >= 0; i--)
+        hlen = hlen << 8 | orig[i];
+    ef_rng_t r;
+    ef_rng_seed(&r, 2024);
+    unsigned char *buf = malloc(len);
+    int loaded = 0, refused = 0;
+    static const char pool[] = "{}[],:\"0123456789-.eE\\ ntfu";
+    for (int it = 0; it < 3000; it++) {
+        memcpy(buf, orig, len);
+        int edits = 1 + (int)ef_rng_below(&r, 4);
+        for (int e = 0; e < edits; e++) {
+            size_t at = ef_rng_below(&r, 4) ? 8 + ef_rng_below(&r, hlen) : ef_rng_below(&r, len);
+            buf[at] = ef_rng_below(&r, 2) ? (unsigned char)pool[ef_rng_below(&r, sizeof pool - 1)]
+                                          : (unsigned char)ef_rng_next(&r);
+        }
+        size_t cut = ef_rng_below(&r, 8) ? len : ef_rng_below(&r, len);
+        err.msg[0] = '\0';
+        ef_model_t *m = ef_model_load_mem(buf, cut, "r", &err);
+        if (m) {
+            ef_model_scratch_t *s = ef_model_scratch_new(m, 1, &err);
+            float size[3] = {60, 600, 1400}, iat[3] = {0, 0.1f, 1}, probs[64];
+            ck_assert_int_ge(ef_model_predict(m, s, size, iat, NULL, 3, probs), 0);
+            ef_model_scratch_free(s);
+            ef_model_free(m);
+            loaded++;
+        } else {
+            ck_assert_msg(strncmp(err.msg, "r: ", 3) == 0, "iteration %d: \"%s\"", it, err.msg);
+            refused++;
+        }
+    }
+    ck_assert_int_gt(refused, 1000); /* the damage does hit the structure */
+    free(buf);
+    free(orig);
+    ef_net_free(net);
+    free(path);
+    eft_rmtree(dir);
+    free(dir);
+}
+END_TEST
+
 int main(void)
 {
     Suite *s = suite_create("model_file");
@@ -719,6 +774,7 @@ int main(void)
     tcase_add_test(tc, load_matching_carries_pretraining_over);
     tcase_add_test(tc, cli_model_info_prints_and_validates);
     tcase_add_test(tc, largest_layout_fits_the_file_limit);
+    tcase_add_test(tc, random_damage_is_refused_or_harmless);
     suite_add_tcase(s, tc);
     return eft_run_suite(s);
 }
