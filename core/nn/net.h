@@ -112,8 +112,9 @@ float ef_net_forward_backward(ef_net_t *net, int B, const float *x, const int *n
  * autoenc writes the reconstruction out[B][k][F] (zeros at steps >= n[b]). */
 void ef_net_forward(ef_net_t *net, int B, const float *x, const int *n, float *out);
 
-/* The logits [B][classes] of the latest forward pass (any of the three
- * calls above); valid until the next call. NULL-free for classifiers. */
+/* Classifiers: the logits [B][classes] of the latest forward pass (any of
+ * the three calls above), owned by the net, valid until the next call.
+ * Meaningless for autoenc. */
 const float *ef_net_logits(const ef_net_t *net);
 
 /* Mean loss of a batch without touching gradients. */
