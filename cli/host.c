@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "net/capture.h"
@@ -141,12 +142,13 @@ struct host_worker {
     size_t storage_size;
     /* counters, merged after the run */
     uint64_t packets;
-    uint64_t verdicts, verdicts_at_end, alerts, ndpi_detected;
+    uint64_t verdicts, verdicts_at_end, alerts;
     label_count_t labels[HOST_MAX_LABELS];
     int n_labels;
     host_sid_count_t *sids;
     int n_sids, cap_sids;
     uint64_t decide_ts_us; /* time of the packet being processed */
+    char app_buf[64];
     char err[EF_ERR_MSG_MAX];
 };
 
@@ -180,8 +182,18 @@ static void count_label(host_worker_t *w, const char *label)
         w->labels[w->n_labels++] = (label_count_t){label, 1};
 }
 
+/* nDPI's name for the flow so far, or NULL when it has none. */
+static const char *app_proto(host_worker_t *w, ef_flow_t *f)
+{
+    const ef_ndpi_flow_t *h = &host_flow(f)->ndpi;
+    if (!w->ndpi || h->state == EF_NDPI_IDLE || h->state == EF_NDPI_NO_SLOT)
+        return NULL;
+    const char *name = ef_ndpi_flow_name(w->ndpi, h, w->app_buf, sizeof w->app_buf);
+    return strcmp(name, "Unknown") ? name : NULL;
+}
+
 /* host API: a verdict for the flow `cookie`, on worker `host_thread`. */
-static void on_verdict(void *host_thread, void *cookie, const ef_verdict_t *v)
+void host_on_verdict(void *host_thread, void *cookie, const ef_verdict_t *v)
 {
     host_worker_t *w = host_thread;
     ef_flow_t *f = cookie;
@@ -193,7 +205,7 @@ static void on_verdict(void *host_thread, void *cookie, const ef_verdict_t *v)
         return;
     host_flow_view_t fv = {
         .flow = f,
-        .app_proto = w->ndpi ? ef_ndpi_flow_proto(w->ndpi, &host_flow(f)->ndpi) : NULL,
+        .app_proto = app_proto(w, f),
         .ts_us = v->at_flow_end ? f->last_ts_us : w->decide_ts_us,
     };
     w->sink->verdict(w->sink->ctx, w, &fv, v);
@@ -202,12 +214,9 @@ static void on_verdict(void *host_thread, void *cookie, const ef_verdict_t *v)
 static void on_flow_end(void *user, ef_flow_t *f)
 {
     host_worker_t *w = user;
+    if (w->ndpi) /* final answer before the last verdicts are logged */
+        ef_ndpi_flow_end(w->ndpi, &host_flow(f)->ndpi);
     w->hp->api->flow_end(w->pthread_ctx, plugin_storage(f), f);
-    if (w->ndpi) {
-        if (ef_ndpi_flow_proto(w->ndpi, &host_flow(f)->ndpi))
-            w->ndpi_detected++;
-        ef_ndpi_flow_release(w->ndpi, &host_flow(f)->ndpi);
-    }
 }
 
 static void worker_packet(host_worker_t *w, const ef_packet_t *p)
@@ -217,13 +226,10 @@ static void worker_packet(host_worker_t *w, const ef_packet_t *p)
     if (ef_flow_table_track(w->flows, p, &hit) < 0)
         return;
     w->packets++;
-    if (hit.is_new) {
-        if (w->ndpi)
-            ef_ndpi_flow_init(&host_flow(hit.flow)->ndpi);
+    if (hit.is_new) /* the table zeroed the ext area: nDPI handle idle */
         w->hp->api->flow_new(w->pthread_ctx, plugin_storage(hit.flow), hit.flow);
-    }
     if (w->ndpi)
-        ef_ndpi_flow_packet(w->ndpi, &host_flow(hit.flow)->ndpi, p, hit.c2s);
+        ef_ndpi_packet(w->ndpi, &host_flow(hit.flow)->ndpi, p);
     ef_pkt_info_t info = {
         .ts_us = p->ts_us,
         .ip_len = p->ip_len,
@@ -291,7 +297,10 @@ static int worker_setup(host_worker_t *w, int id, const host_options_t *opt,
     if (!w->flows)
         return ef_err_prefix(err, "worker %d flow table", id);
     if (opt->ndpi) {
-        w->ndpi = ef_ndpi_new(EF_K_MAX, err);
+        ef_ndpi_config_t nc;
+        ef_ndpi_config_default(&nc);
+        nc.max_packets = EF_K_MAX;
+        w->ndpi = ef_ndpi_new(&nc, err);
         if (!w->ndpi)
             return ef_err_prefix(err, "worker %d nDPI", id);
     }
@@ -327,6 +336,7 @@ typedef struct reader {
     ef_decode_stats_t decode;
     uint64_t bytes;
     uint64_t first_ts, last_ts, last_tick;
+    uint64_t bytes_done; /* file bytes of the inputs already read */
     int copy_l3;
 } reader_t;
 
@@ -365,6 +375,7 @@ static void dispatch(reader_t *rd, const ef_packet_t *p)
 
 static int read_capture(reader_t *rd, ef_capture_t *c, ef_progress_t *prog, ef_err_t *err)
 {
+    uint64_t base = rd->bytes_done;
     ef_frame_t fr;
     int linktype = ef_capture_linktype(c);
     int rc;
@@ -381,8 +392,9 @@ static int read_capture(reader_t *rd, ef_capture_t *c, ef_progress_t *prog, ef_e
         if (s == EF_DEC_OK)
             dispatch(rd, &p);
         if (prog && (++n & 0x3fff) == 0)
-            ef_progress_update(prog, ef_capture_bytes_read(c));
+            ef_progress_update(prog, base + ef_capture_bytes_read(c), rd->decode.packets);
     }
+    rd->bytes_done = base + ef_capture_bytes_read(c);
     if (*rd->opt->stop)
         return 0;
     return rc < 0 ? -1 : 0;
@@ -395,24 +407,45 @@ static int read_all(reader_t *rd, ef_err_t *err)
         ef_capture_t *c = ef_capture_open_live(opt->iface, opt->bpf, 0, err);
         if (!c)
             return -1;
+        if (opt->capture_slot)
+            *opt->capture_slot = c;
         int rc = read_capture(rd, c, NULL, err);
+        if (opt->capture_slot)
+            *opt->capture_slot = NULL;
         ef_capture_close(c);
         return rc;
     }
-    for (int i = 0; i < opt->n_inputs && !*opt->stop; i++) {
-        ef_capture_t *c = ef_capture_open_file(opt->inputs[i], err);
-        if (!c)
-            return -1;
-        ef_progress_t *prog = NULL;
-        if (opt->progress)
-            prog = ef_progress_start(ef_capture_name(c), ef_capture_file_size(c));
-        int rc = read_capture(rd, c, prog, err);
-        ef_progress_finish(prog);
-        ef_capture_close(c);
-        if (rc < 0)
-            return -1;
+    uint64_t total = 0;
+    for (int i = 0; i < opt->n_inputs; i++) {
+        struct stat st;
+        if (stat(opt->inputs[i], &st) == 0 && S_ISREG(st.st_mode))
+            total += (uint64_t)st.st_size;
     }
-    return 0;
+    ef_progress_t *prog = NULL;
+    if (opt->progress >= 0)
+        prog = ef_progress_new(stderr, "run", total, opt->progress > 0, EF_PROGRESS_MIN_BYTES);
+    int rc = 0;
+    for (int i = 0; i < opt->n_inputs && !*opt->stop && rc == 0; i++) {
+        ef_capture_t *c = ef_capture_open_file(opt->inputs[i], err);
+        if (!c) {
+            rc = -1;
+            break;
+        }
+        char item[256];
+        snprintf(item, sizeof item, "(%d/%d) %s", i + 1, opt->n_inputs, ef_capture_name(c));
+        ef_progress_set_item(prog, item);
+        if (opt->capture_slot)
+            *opt->capture_slot = c;
+        rc = read_capture(rd, c, prog, err);
+        if (opt->capture_slot)
+            *opt->capture_slot = NULL;
+        ef_capture_close(c);
+    }
+    if (rc < 0)
+        ef_progress_abandon(prog);
+    else
+        ef_progress_finish(prog);
+    return rc;
 }
 
 /* ---- the run ----------------------------------------------------------- */
@@ -441,7 +474,10 @@ static void merge_stats(host_stats_t *st, reader_t *rd, host_worker_t *ws, int n
         st->verdicts += w->verdicts;
         st->verdicts_at_end += w->verdicts_at_end;
         st->alerts += w->alerts;
-        st->ndpi_detected += w->ndpi_detected;
+        if (w->ndpi) {
+            const ef_ndpi_stats_t *ns = ef_ndpi_stats(w->ndpi);
+            st->ndpi_detected += ns->detected + ns->guessed;
+        }
         for (int l = 0; l < w->n_labels; l++) {
             int j;
             for (j = 0; j < st->n_labels; j++)

@@ -48,8 +48,12 @@ typedef struct host_options {
     int workers;                /* >= 1 */
     ef_flow_config_t flow;      /* memcap is the total over all workers */
     int ndpi;                   /* nDPI on/off */
-    int progress;               /* draw a progress bar on stderr */
+    int progress;               /* 1 force a progress bar, 0 auto (terminal and
+                                   big input), -1 never */
     volatile sig_atomic_t *stop;/* set by a signal handler to stop early */
+    /* When non-NULL, the capture being read is published here so a signal
+     * handler can ef_capture_break() it (live captures block in libpcap). */
+    struct ef_capture *volatile *capture_slot;
 } host_options_t;
 
 /* Alerts of one (gid, sid). */
@@ -84,6 +88,11 @@ int host_run(const host_options_t *opt, const host_plugin_t *hp, void *pctx,
              const host_sink_t *sink, host_stats_t *stats, ef_err_t *err);
 
 void host_stats_free(host_stats_t *stats);
+
+/* The host API's verdict hook (ef_host_api_t.verdict): host_thread is the
+ * worker given to the plugin's thread_init, cookie the flow. It counts the
+ * verdict and hands it to the run's sink. */
+void host_on_verdict(void *host_thread, void *cookie, const ef_verdict_t *v);
 
 /* Count an alert for a sid from inside a sink's verdict callback. */
 void host_worker_count_alert(host_worker_t *w, uint32_t gid, uint32_t sid);
