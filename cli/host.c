@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "net/capture.h"
+#include "net/features.h"
 #include "net/ndpi.h"
 #include "progress.h"
 
@@ -27,9 +28,11 @@
 
 /* Lives in the flow table's ext area; the plugin's storage follows it. */
 typedef struct host_flow {
+    uint64_t last_pkt_us; /* the flow's latest packet's own timestamp */
     ef_ndpi_flow_t ndpi;
 } host_flow_t;
 
+#define HOST_NDPI_POOL_MAX 65536u
 #define HOST_FLOW_BYTES ((sizeof(host_flow_t) + 15u) & ~(size_t)15u)
 
 static inline host_flow_t *host_flow(ef_flow_t *f)
@@ -186,7 +189,9 @@ static void count_label(host_worker_t *w, const char *label)
 static const char *app_proto(host_worker_t *w, ef_flow_t *f)
 {
     const ef_ndpi_flow_t *h = &host_flow(f)->ndpi;
-    if (!w->ndpi || h->state == EF_NDPI_IDLE || h->state == EF_NDPI_NO_SLOT)
+    /* A guess from ports or addresses is not a detection: an unanswered
+     * SYN to port 443 is not TLS. */
+    if (!w->ndpi || h->state == EF_NDPI_IDLE || h->state == EF_NDPI_NO_SLOT || h->guessed)
         return NULL;
     const char *name = ef_ndpi_flow_name(w->ndpi, h, w->app_buf, sizeof w->app_buf);
     return strcmp(name, "Unknown") ? name : NULL;
@@ -206,7 +211,7 @@ void host_on_verdict(void *host_thread, void *cookie, const ef_verdict_t *v)
     host_flow_view_t fv = {
         .flow = f,
         .app_proto = app_proto(w, f),
-        .ts_us = v->at_flow_end ? f->last_ts_us : w->decide_ts_us,
+        .ts_us = v->at_flow_end ? host_flow(f)->last_pkt_us : w->decide_ts_us,
     };
     w->sink->verdict(w->sink->ctx, w, &fv, v);
 }
@@ -226,6 +231,7 @@ static void worker_packet(host_worker_t *w, const ef_packet_t *p)
     if (ef_flow_table_track(w->flows, p, &hit) < 0)
         return;
     w->packets++;
+    host_flow(hit.flow)->last_pkt_us = p->ts_us;
     if (hit.is_new) /* the table zeroed the ext area: nDPI handle idle */
         w->hp->api->flow_new(w->pthread_ctx, plugin_storage(hit.flow), hit.flow);
     if (w->ndpi)
@@ -300,6 +306,12 @@ static int worker_setup(host_worker_t *w, int id, const host_options_t *opt,
         ef_ndpi_config_t nc;
         ef_ndpi_config_default(&nc);
         nc.max_packets = EF_K_MAX;
+        /* Detection state is ~700 bytes a flow and only held while a flow
+         * is being detected; a pool as large as the flow table would cost
+         * more than the table itself. Flows that find it empty are counted
+         * (stats: ndpi.no_slot). */
+        uint64_t cap = ef_flow_table_stats(w->flows)->capacity;
+        nc.pool_flows = (uint32_t)(cap < HOST_NDPI_POOL_MAX ? cap : HOST_NDPI_POOL_MAX);
         w->ndpi = ef_ndpi_new(&nc, err);
         if (!w->ndpi)
             return ef_err_prefix(err, "worker %d nDPI", id);
@@ -476,7 +488,8 @@ static void merge_stats(host_stats_t *st, reader_t *rd, host_worker_t *ws, int n
         st->alerts += w->alerts;
         if (w->ndpi) {
             const ef_ndpi_stats_t *ns = ef_ndpi_stats(w->ndpi);
-            st->ndpi_detected += ns->detected + ns->guessed;
+            st->ndpi_detected += ns->detected;
+            st->ndpi_no_slot += ns->no_slot;
         }
         for (int l = 0; l < w->n_labels; l++) {
             int j;

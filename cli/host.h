@@ -75,7 +75,8 @@ typedef struct host_stats {
     uint64_t alerts;
     host_sid_count_t *sids;     /* alerts per sid, sorted by (gid, sid) */
     int n_sids;
-    uint64_t ndpi_detected;     /* flows nDPI named */
+    uint64_t ndpi_detected;     /* flows nDPI named from their payload */
+    uint64_t ndpi_no_slot;      /* flows that found nDPI's pool empty */
     double seconds;             /* wall time of the packet loop */
     uint64_t first_ts_us, last_ts_us;
     int interrupted;            /* stopped by a signal */
