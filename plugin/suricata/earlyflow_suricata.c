@@ -58,6 +58,7 @@ static struct {
     ThreadStorageId thread_id;
     int kw_id[3];                /* by ef_sc_kw_kind_t */
     int default_k;               /* rules without early.k look at this k */
+    uint8_t slots;               /* slot bits of the k the engine decides at */
     float min_score;             /* EVE shows verdicts scoring at least this */
 } plugin = {
     .flow_id = {.id = -1},
@@ -145,7 +146,10 @@ static void OnFlowInit(ThreadVars *tv, Flow *f, const Packet *p, void *user)
                 th->flows_without_state++;
             return;
         }
-        FlowSetStorageById(f, plugin.flow_id, state);
+        if (FlowSetStorageById(f, plugin.flow_id, state) != 0) {
+            SCFree(state);
+            return;
+        }
     }
     ef_engine_flow_init(&state->engine);
     ef_sc_flow_reset(state);
@@ -201,7 +205,8 @@ static void OnFlowUpdate(ThreadVars *tv, Flow *f, Packet *p, void *user)
     int syn_ack = (tcp_flags & (EF_SC_TCP_SYN | EF_SC_TCP_ACK)) == (EF_SC_TCP_SYN | EF_SC_TCP_ACK);
     int c2s = ef_sc_flow_direction(state, PacketFromFirstSender(f, p), syn_ack);
 
-    if (!state->ended) {
+    /* Once every k is decided the engine has nothing left to do. */
+    if (!state->ended && (state->decided & plugin.slots) != plugin.slots) {
         VerdictSink sink = {state, th};
         ef_engine_packet(th->engine, &state->engine, PacketTimeUs(p), ip_len, c2s, StoreVerdict,
                          &sink);
@@ -255,7 +260,8 @@ static void OnThreadInit(ThreadVars *tv, void *user)
     th->engine = ef_engine_thread_new(plugin.engine, &err);
     if (th->engine == NULL)
         FatalError("earlyflow: thread scratch: %s", err.msg);
-    ThreadSetStorageById(tv, plugin.thread_id, th);
+    if (ThreadSetStorageById(tv, plugin.thread_id, th) != 0)
+        ThreadStateFree(th);
 }
 
 /* ---- Rule keywords ------------------------------------------------------ */
@@ -541,9 +547,14 @@ static void EarlyflowInit(void)
     if (plugin.engine == NULL)
         FatalError("earlyflow: %s", err.msg);
     uint32_t mask = ef_engine_k_mask(plugin.engine);
-    for (int slot = EF_SC_SLOTS - 1; slot >= 0; slot--)
-        if (mask >> ef_sc_k_of_slot(slot) & 1u)
+    for (int slot = EF_SC_SLOTS - 1; slot >= 0; slot--) {
+        if (mask >> ef_sc_k_of_slot(slot) & 1u) {
             plugin.default_k = ef_sc_k_of_slot(slot);
+            plugin.slots |= (uint8_t)(1u << slot);
+        }
+    }
+    if (plugin.slots == 0)
+        FatalError("earlyflow: the engine decides at no k of 3, 5, 10, 20 (mask 0x%x)", mask);
 
     plugin.flow_id = FlowStorageRegister("earlyflow", sizeof(void *), NULL, FlowStateFree);
     plugin.thread_id = ThreadStorageRegister("earlyflow", sizeof(void *), NULL, ThreadStateFree);
