@@ -485,40 +485,57 @@ static int ReadPerKModels(ef_engine_config_t *cfg, ef_err_t *err)
     return 0;
 }
 
-static void WarnUnusedKeys(void)
+/* Keys of the `earlyflow:` section that only earlyflow's own host reads
+ * (docs/config.md): one file may serve both hosts, so these are noted, not
+ * warned about. Anything else is a likely typo. */
+static void CheckSectionKeys(void)
 {
-    static const char *const known[] = {"model", "models", "k", "min-score"};
+    static const char *const used[] = {"model", "models", "k", "min-score"};
+    static const char *const own_host[] = {"flow-timeouts", "memcap", "ndpi", "eve"};
     SCConfNode *node = SCConfGetNode("earlyflow");
     if (node == NULL)
         return;
     SCConfNode *item;
     TAILQ_FOREACH (item, &node->head, next) {
-        size_t i = 0;
-        while (i < sizeof(known) / sizeof(known[0]) && strcmp(item->name, known[i]) != 0)
-            i++;
-        if (i == sizeof(known) / sizeof(known[0]))
-            SCLogWarning("earlyflow.%s: not used by the Suricata adapter (Suricata's own "
-                         "settings govern flows, outputs and app-layer detection)",
+        int known = 0;
+        for (size_t i = 0; i < sizeof(used) / sizeof(used[0]); i++)
+            known |= strcmp(item->name, used[i]) == 0;
+        for (size_t i = 0; !known && i < sizeof(own_host) / sizeof(own_host[0]); i++) {
+            if (strcmp(item->name, own_host[i]) == 0) {
+                SCLogConfig("earlyflow.%s: used by earlyflow's own host only; inside Suricata "
+                            "its flow, stream, app-layer and output settings apply",
+                            item->name);
+                known = 1;
+            }
+        }
+        if (!known)
+            SCLogWarning("earlyflow.%s: unknown key, ignored (known: model, models, k, "
+                         "min-score; own-host only: flow-timeouts, memcap, ndpi, eve)",
                          item->name);
     }
 }
 
-static int ReadConfig(ef_engine_config_t *cfg, ef_err_t *err)
+static int ReadConfig(ef_engine_config_t *cfg, int *first_k, ef_err_t *err)
 {
     char k_list[64];
     memset(cfg, 0, sizeof(*cfg));
+    *first_k = 0;
     const char *model = NULL;
     if (SCConfGet("earlyflow.model", &model) == 1)
         cfg->model = model;
     if (ReadKList(k_list, sizeof(k_list), err) < 0 || ReadPerKModels(cfg, err) < 0)
         return -1;
-    if (k_list[0] != '\0' && ef_engine_parse_k_list(k_list, &cfg->k_mask, err) < 0)
-        return ef_err_prefix(err, "earlyflow.k");
+    if (k_list[0] != '\0') {
+        if (ef_engine_parse_k_list(k_list, &cfg->k_mask, err) < 0)
+            return ef_err_prefix(err, "earlyflow.k");
+        /* As in earlyflow's own rules: the first k listed is the default. */
+        *first_k = (int)strtol(k_list, NULL, 10);
+    }
     const char *min_score = NULL;
     if (SCConfGet("earlyflow.min-score", &min_score) == 1 &&
         ef_sc_parse_score(min_score, "earlyflow.min-score", &plugin.min_score, err) < 0)
         return -1;
-    WarnUnusedKeys();
+    CheckSectionKeys();
     return 0;
 }
 
@@ -541,20 +558,24 @@ static void EarlyflowInit(void)
 {
     ef_engine_config_t cfg;
     ef_err_t err;
-    if (ReadConfig(&cfg, &err) < 0)
+    int first_k;
+    if (ReadConfig(&cfg, &first_k, &err) < 0)
         FatalError("earlyflow: %s", err.msg);
     plugin.engine = ef_engine_new(&cfg, &err);
     if (plugin.engine == NULL)
         FatalError("earlyflow: %s", err.msg);
     uint32_t mask = ef_engine_k_mask(plugin.engine);
-    for (int slot = EF_SC_SLOTS - 1; slot >= 0; slot--) {
-        if (mask >> ef_sc_k_of_slot(slot) & 1u) {
-            plugin.default_k = ef_sc_k_of_slot(slot);
+    for (int slot = 0; slot < EF_SC_SLOTS; slot++)
+        if (mask >> ef_sc_k_of_slot(slot) & 1u)
             plugin.slots |= (uint8_t)(1u << slot);
-        }
-    }
     if (plugin.slots == 0)
         FatalError("earlyflow: the engine decides at no k of 3, 5, 10, 20 (mask 0x%x)", mask);
+    /* The first k of earlyflow.k; without one, the smallest the engine uses. */
+    if (first_k > 0 && first_k <= EF_K_MAX && (mask >> first_k & 1u))
+        plugin.default_k = first_k;
+    for (int slot = 0; plugin.default_k == 0 && slot < EF_SC_SLOTS; slot++)
+        if (plugin.slots >> slot & 1u)
+            plugin.default_k = ef_sc_k_of_slot(slot);
 
     plugin.flow_id = FlowStorageRegister("earlyflow", sizeof(void *), NULL, FlowStateFree);
     plugin.thread_id = ThreadStorageRegister("earlyflow", sizeof(void *), NULL, ThreadStateFree);

@@ -309,21 +309,24 @@ static void parse_fails(ef_sc_kw_kind_t kind, const char *value, const char *wan
                       want2);
 }
 
+static const uint32_t ALL_LABELS = ((1u << EF_CAT__COUNT) - 1u) | (1u << EF_SC_LABEL_FOREIGN);
+
 START_TEST(label_values_parse)
 {
     ef_sc_kw_t kw = parse_ok(EF_SC_KW_LABEL, "NetworkScan");
     ck_assert_uint_eq(kw.labels, 1u << EF_CAT_NETWORKSCAN);
-    ck_assert_uint_eq(kw.negated, 0);
     ck_assert_uint_eq(kw.k, 0); /* filled in by the rule's early.k or the default */
     kw = parse_ok(EF_SC_KW_LABEL, " NetworkScan , PortScan,DoS ");
     ck_assert_uint_eq(kw.labels,
                       (1u << EF_CAT_NETWORKSCAN) | (1u << EF_CAT_PORTSCAN) | (1u << EF_CAT_DOS));
     kw = parse_ok(EF_SC_KW_LABEL, "!Unlabeled");
-    ck_assert_uint_eq(kw.labels, 1u << EF_CAT_UNLABELED);
-    ck_assert_uint_eq(kw.negated, 1);
-    kw = parse_ok(EF_SC_KW_LABEL, "! Unlabeled, !Unknown");
-    ck_assert_uint_eq(kw.labels, (1u << EF_CAT_UNLABELED) | (1u << EF_CAT_UNKNOWN));
-    ck_assert_uint_eq(kw.negated, 1);
+    ck_assert_uint_eq(kw.labels, ALL_LABELS & ~(1u << EF_CAT_UNLABELED));
+    /* One '!' negates the whole list. */
+    kw = parse_ok(EF_SC_KW_LABEL, "! Unlabeled, Unknown");
+    ck_assert_uint_eq(kw.labels,
+                      ALL_LABELS & ~((1u << EF_CAT_UNLABELED) | (1u << EF_CAT_UNKNOWN)));
+    kw = parse_ok(EF_SC_KW_LABEL, "DoS,DoS");
+    ck_assert_uint_eq(kw.labels, 1u << EF_CAT_DOS);
     for (size_t i = 0; i < 10; i++) {
         kw = parse_ok(EF_SC_KW_LABEL, all_labels[i]);
         ck_assert_uint_eq(kw.labels, 1u << i);
@@ -333,52 +336,64 @@ END_TEST
 
 START_TEST(label_values_refused)
 {
-    parse_fails(EF_SC_KW_LABEL, "networkscan", "column 1", "unknown label 'networkscan'");
+    parse_fails(EF_SC_KW_LABEL, "networkscan", "column 1", "did you mean 'NetworkScan'");
     parse_fails(EF_SC_KW_LABEL, "DoS,Scan", "column 5", "unknown label 'Scan'");
     parse_fails(EF_SC_KW_LABEL, "", "column 1", "expected a label");
     parse_fails(EF_SC_KW_LABEL, "!", "column 2", "expected a label");
     parse_fails(EF_SC_KW_LABEL, "DoS,", "column 5", "expected a label");
-    parse_fails(EF_SC_KW_LABEL, "DoS,,HTTP", "column 5", "expected a label");
+    parse_fails(EF_SC_KW_LABEL, "DoS,,HTTP", "column 5", "expected a label before ','");
     parse_fails(EF_SC_KW_LABEL, "DoS HTTP", "column 5", "expected ','");
-    parse_fails(EF_SC_KW_LABEL, "DoS;", "column 4", "expected ','");
-    parse_fails(EF_SC_KW_LABEL, "DoS,!HTTP", "column 5", "not both");
-    parse_fails(EF_SC_KW_LABEL, "!DoS,HTTP", "column 6", "not both");
-    parse_fails(EF_SC_KW_LABEL, "AVeryLongLabelThatIsNotInTheTaxonomyAtAll", "column 1",
-                "longer than");
+    parse_fails(EF_SC_KW_LABEL, "DoS;", "column 1", "unknown label 'DoS;'");
+    parse_fails(EF_SC_KW_LABEL, "DoS,!HTTP", "column 5", "negates the whole list");
+    parse_fails(EF_SC_KW_LABEL, "!DoS,!HTTP", "column 6", "negates the whole list");
+    parse_fails(EF_SC_KW_LABEL, "!!DoS", "column 2", "negates the whole list");
+    parse_fails(EF_SC_KW_LABEL, "AVeryLongLabelThatIsNotInTheTaxonomyAtAllReallyNot", "column 1",
+                "unknown label");
     parse_fails(EF_SC_KW_LABEL, NULL, "expected a value", NULL);
 }
 END_TEST
 
 START_TEST(score_values_parse)
 {
-    static const struct { const char *text; ef_sc_op_t op; float value; } ok[] = {
-        {">=0.9", EF_SC_OP_GE, 0.9f}, {"> 0.5", EF_SC_OP_GT, 0.5f},
-        {" <0.25 ", EF_SC_OP_LT, 0.25f}, {"<=1", EF_SC_OP_LE, 1.0f},
-        {"=0", EF_SC_OP_EQ, 0.0f}, {">=.75", EF_SC_OP_GE, 0.75f},
-        {">=1.0", EF_SC_OP_GE, 1.0f}, {">0.", EF_SC_OP_GT, 0.0f},
+    static const struct { const char *text; ef_sc_op_t op; float a, b; } ok[] = {
+        {">=0.9", EF_SC_OP_GE, 0.9f, 0}, {"> 0.5", EF_SC_OP_GT, 0.5f, 0},
+        {" <0.25 ", EF_SC_OP_LT, 0.25f, 0}, {"<=1", EF_SC_OP_LE, 1.0f, 0},
+        {"=0", EF_SC_OP_EQ, 0.0f, 0}, {"0.5", EF_SC_OP_EQ, 0.5f, 0},
+        {"!=0.5", EF_SC_OP_NE, 0.5f, 0}, {">=.75", EF_SC_OP_GE, 0.75f, 0},
+        {">0.", EF_SC_OP_GT, 0.0f, 0}, {"0.5-0.9", EF_SC_OP_RANGE, 0.5f, 0.9f},
+        {"0.5 <> 0.9", EF_SC_OP_RANGE, 0.5f, 0.9f}, {"!0.2-0.8", EF_SC_OP_NOT_RANGE, 0.2f, 0.8f},
+        {"! 0 - 1", EF_SC_OP_NOT_RANGE, 0.0f, 1.0f},
     };
     for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
         ef_sc_kw_t kw = parse_ok(EF_SC_KW_SCORE, ok[i].text);
-        ck_assert_msg(kw.op == ok[i].op, "%s", ok[i].text);
-        ck_assert_float_eq(kw.value, ok[i].value);
+        ck_assert_msg(kw.op == ok[i].op, "%s: op %d", ok[i].text, kw.op);
+        ck_assert_float_eq(kw.a, ok[i].a);
+        ck_assert_float_eq(kw.b, ok[i].b);
     }
 }
 END_TEST
 
 START_TEST(score_values_refused)
 {
-    parse_fails(EF_SC_KW_SCORE, "0.9", "column 1", "expected a comparison");
-    parse_fails(EF_SC_KW_SCORE, "=>0.9", "column 2", "after the comparison");
-    parse_fails(EF_SC_KW_SCORE, ">=", "column 3", "between 0 and 1");
-    parse_fails(EF_SC_KW_SCORE, ">=1.5", "column 3", "between 0 and 1");
-    parse_fails(EF_SC_KW_SCORE, ">=-0.1", "column 3", "between 0 and 1");
-    parse_fails(EF_SC_KW_SCORE, ">=0.9x", "column 3", NULL);
-    parse_fails(EF_SC_KW_SCORE, ">=0.9.1", "column 3", NULL);
-    parse_fails(EF_SC_KW_SCORE, ">=nan", "column 3", NULL);
-    parse_fails(EF_SC_KW_SCORE, ">=inf", "column 3", NULL);
-    parse_fails(EF_SC_KW_SCORE, ">=1e-1", "column 3", NULL);
-    parse_fails(EF_SC_KW_SCORE, ">= .", "column 4", NULL);
-    parse_fails(EF_SC_KW_SCORE, "", "column 1", "expected a comparison");
+    parse_fails(EF_SC_KW_SCORE, "=>0.9", "column 2", "expected a score");
+    parse_fails(EF_SC_KW_SCORE, ">=", "column 3", "expected a score");
+    parse_fails(EF_SC_KW_SCORE, "", "column 1", "expected a score");
+    parse_fails(EF_SC_KW_SCORE, ">=1.5", "column 3", "above 1");
+    parse_fails(EF_SC_KW_SCORE, ">=-0.1", "column 3", "expected a score");
+    parse_fails(EF_SC_KW_SCORE, ">=0.9x", "column 6", "unexpected 'x'");
+    parse_fails(EF_SC_KW_SCORE, ">=0.9.1", "column 6", "unexpected '.'");
+    parse_fails(EF_SC_KW_SCORE, ">=nan", "column 3", "expected a score");
+    parse_fails(EF_SC_KW_SCORE, ">=inf", "column 3", "expected a score");
+    parse_fails(EF_SC_KW_SCORE, ">=1e-1", "column 4", "unexpected 'e'");
+    parse_fails(EF_SC_KW_SCORE, ">= .", "column 4", "expected a score");
+    parse_fails(EF_SC_KW_SCORE, "0.9-0.5", "column 4", "needs A < B");
+    parse_fails(EF_SC_KW_SCORE, "0.5-0.5", "column 4", "needs A < B");
+    parse_fails(EF_SC_KW_SCORE, ">=0.5-0.9", "column 6", "unexpected '-'");
+    parse_fails(EF_SC_KW_SCORE, "!0.5", "column 5", "only negates a range");
+    parse_fails(EF_SC_KW_SCORE, "0.5-", "column 5", "expected a score");
+    parse_fails(EF_SC_KW_SCORE, "0.5-2", "column 5", "above 1");
+    parse_fails(EF_SC_KW_SCORE, "0.000000000000000000000000000000000000000000001", "column 1",
+                "longer than");
 }
 END_TEST
 
@@ -386,17 +401,17 @@ START_TEST(min_score_setting)
 {
     float v = -1.0f;
     ef_err_t err = {{0}};
-    ck_assert_int_eq(ef_sc_parse_score("0.8", "earlyflow.min-score", &v, &err), 0);
+    ck_assert_int_eq(ef_sc_parse_score(" 0.8 ", "earlyflow.min-score", &v, &err), 0);
     ck_assert_float_eq(v, 0.8f);
     ck_assert_int_eq(ef_sc_parse_score("2", "earlyflow.min-score", &v, &err), -1);
     ck_assert_ptr_nonnull(strstr(err.msg, "earlyflow.min-score: column 1"));
-    ck_assert_ptr_nonnull(strstr(err.msg, "outside [0, 1]"));
+    ck_assert_ptr_nonnull(strstr(err.msg, "above 1"));
     ck_assert_int_eq(ef_sc_parse_score("high", "earlyflow.min-score", &v, &err), -1);
-    ck_assert_ptr_nonnull(strstr(err.msg, "expected a number"));
+    ck_assert_ptr_nonnull(strstr(err.msg, "expected a score"));
+    ck_assert_int_eq(ef_sc_parse_score("0.5 0.6", "earlyflow.min-score", &v, &err), -1);
+    ck_assert_ptr_nonnull(strstr(err.msg, "column 5"));
+    ck_assert_int_eq(ef_sc_parse_score(">=0.5", "earlyflow.min-score", &v, &err), -1);
     ck_assert_float_eq(v, 0.8f); /* untouched on failure */
-    /* A number longer than the parser's buffer is refused, not truncated. */
-    ck_assert_int_eq(ef_sc_parse_score("0.00000000000000000000000000000000000001",
-                                       "earlyflow.min-score", &v, &err), -1);
 }
 END_TEST
 
@@ -406,11 +421,12 @@ START_TEST(k_values)
     ck_assert_uint_eq(parse_ok(EF_SC_KW_K, " 20 ").k, 20);
     ck_assert_uint_eq(parse_ok(EF_SC_KW_K, "10").k, 10);
     ck_assert_uint_eq(parse_ok(EF_SC_KW_K, "5").k, 5);
-    parse_fails(EF_SC_KW_K, "4", "column 1", "3, 5, 10, 20");
+    parse_fails(EF_SC_KW_K, "4", "column 1", "3, 5, 10 or 20");
     parse_fails(EF_SC_KW_K, "0", "column 1", NULL);
     parse_fails(EF_SC_KW_K, "-5", "column 1", NULL);
     parse_fails(EF_SC_KW_K, "5,10", "column 1", NULL);
     parse_fails(EF_SC_KW_K, "99999999999999999999", "column 1", NULL);
+    parse_fails(EF_SC_KW_K, " x", "column 2", "got 'x'");
     parse_fails(EF_SC_KW_K, "", "column 1", NULL);
 }
 END_TEST
@@ -425,26 +441,24 @@ START_TEST(keywords_match_verdicts)
     ck_assert(ef_sc_kw_match(&kw, &scan));
     ck_assert(!ef_sc_kw_match(&kw, &benign));
     ck_assert(!ef_sc_kw_match(&kw, &odd));
-    kw = parse_ok(EF_SC_KW_LABEL, "!Unlabeled");
+    kw = parse_ok(EF_SC_KW_LABEL, "!Unlabeled,Unknown");
     ck_assert(ef_sc_kw_match(&kw, &scan));
     ck_assert(!ef_sc_kw_match(&kw, &benign));
-    ck_assert(ef_sc_kw_match(&kw, &odd)); /* no taxonomy label is not Unlabeled */
+    ck_assert(ef_sc_kw_match(&kw, &odd)); /* a foreign label is neither */
 
-    kw = parse_ok(EF_SC_KW_SCORE, ">=0.92");
-    ck_assert(ef_sc_kw_match(&kw, &scan));
-    ck_assert(!ef_sc_kw_match(&kw, &benign));
-    ck_assert(!ef_sc_kw_match(&kw, &odd));
-    kw = parse_ok(EF_SC_KW_SCORE, ">0.92");
-    ck_assert(!ef_sc_kw_match(&kw, &scan));
-    kw = parse_ok(EF_SC_KW_SCORE, "<0.6");
-    ck_assert(ef_sc_kw_match(&kw, &benign));
-    ck_assert(!ef_sc_kw_match(&kw, &scan));
-    ck_assert(!ef_sc_kw_match(&kw, &odd)); /* NaN satisfies no comparison */
-    kw = parse_ok(EF_SC_KW_SCORE, "<=0.5");
-    ck_assert(ef_sc_kw_match(&kw, &benign));
-    kw = parse_ok(EF_SC_KW_SCORE, "=0.5");
-    ck_assert(ef_sc_kw_match(&kw, &benign));
-    ck_assert(!ef_sc_kw_match(&kw, &scan));
+    static const struct { const char *rule; int scan, benign, nan; } cases[] = {
+        {">=0.92", 1, 0, 0}, {">0.92", 0, 0, 0}, {"<0.6", 0, 1, 0}, {"<=0.5", 0, 1, 0},
+        {"=0.5", 0, 1, 0},   {"0.5", 0, 1, 0},   {"!=0.5", 1, 0, 1},
+        {"0.5-0.95", 1, 0, 0}, /* both ends excluded */
+        {"0.4-0.6", 0, 1, 0},  {"!0.4-0.6", 1, 0, 0}, {"!0.5-0.6", 1, 1, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        kw = parse_ok(EF_SC_KW_SCORE, cases[i].rule);
+        ck_assert_msg(ef_sc_kw_match(&kw, &scan) == cases[i].scan, "%s on 0.92", cases[i].rule);
+        ck_assert_msg(ef_sc_kw_match(&kw, &benign) == cases[i].benign, "%s on 0.5",
+                      cases[i].rule);
+        ck_assert_msg(ef_sc_kw_match(&kw, &odd) == cases[i].nan, "%s on NaN", cases[i].rule);
+    }
 
     kw = parse_ok(EF_SC_KW_K, "5");
     ck_assert(ef_sc_kw_match(&kw, &odd));
