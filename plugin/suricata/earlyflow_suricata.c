@@ -59,7 +59,7 @@ static struct {
     int kw_id[3];                /* by ef_sc_kw_kind_t */
     int default_k;               /* rules without early.k look at this k */
     uint8_t slots;               /* slot bits of the k the engine decides at */
-    float min_score;             /* EVE shows verdicts scoring at least this */
+    float min_score;             /* verdicts scoring below are dropped */
 } plugin = {
     .flow_id = {.id = -1},
     .thread_id = {.id = -1},
@@ -73,6 +73,7 @@ typedef struct ThreadState {
     uint64_t verdicts;           /* verdicts stored by this thread */
     uint64_t after_record;       /* made at flow end after the flow's EVE record */
     uint64_t unmapped;           /* verdicts whose label is not a taxonomy label */
+    uint64_t below_min_score;    /* verdicts dropped by earlyflow.min-score */
     uint64_t flows_without_state; /* flows whose state could not be allocated */
 } ThreadState;
 
@@ -108,7 +109,10 @@ static void StoreVerdict(void *user, const ef_verdict_t *v)
 {
     VerdictSink *sink = user;
     uint32_t unmapped = sink->state->unmapped;
-    if (ef_sc_flow_store(sink->state, v) < 0)
+    int slot = ef_sc_flow_store(sink->state, v, plugin.min_score);
+    if (slot == EF_SC_BELOW_MIN_SCORE)
+        sink->thread->below_min_score++;
+    if (slot < 0)
         return;
     sink->thread->verdicts++;
     sink->thread->unmapped += sink->state->unmapped - unmapped;
@@ -238,11 +242,13 @@ static void ThreadStateFree(void *ptr)
     ThreadState *th = ptr;
     if (th == NULL)
         return;
-    if (th->verdicts > 0 || th->flows_without_state > 0)
+    if (th->verdicts > 0 || th->below_min_score > 0 || th->flows_without_state > 0)
         SCLogInfo("earlyflow: %" PRIu64 " verdicts (%" PRIu64 " made after the flow's EVE "
                   "record, %" PRIu64 " with a label outside the taxonomy), %" PRIu64
+                  " below earlyflow.min-score dropped, %" PRIu64
                   " flows without state (out of memory)",
-                  th->verdicts, th->after_record, th->unmapped, th->flows_without_state);
+                  th->verdicts, th->after_record, th->unmapped, th->below_min_score,
+                  th->flows_without_state);
     ef_engine_thread_free(th->engine);
     SCFree(th);
 }
@@ -293,15 +299,16 @@ static int EarlyMatch(DetectEngineThreadCtx *det_ctx, Packet *p, const Signature
 }
 
 /* early.k may come before or after early.label / early.score in a rule:
- * whichever comes second copies or hands over the k. */
+ * whichever comes second copies or hands over the k. Each early.* keyword
+ * may appear once per rule, as in earlyflow's own rules. */
 static int ResolveRuleK(Signature *s, ef_sc_kw_t *kw)
 {
     for (SigMatch *sm = s->init_data->smlists[DETECT_SM_LIST_MATCH]; sm != NULL; sm = sm->next) {
         if (!IsEarlyKeyword(sm->type))
             continue;
         ef_sc_kw_t *other = (ef_sc_kw_t *)sm->ctx;
-        if (kw->kind == EF_SC_KW_K && other->kind == EF_SC_KW_K) {
-            SCLogError("early.k: given twice in one rule (one rule looks at one k)");
+        if (kw->kind == other->kind) {
+            SCLogError("%s: given twice in one rule", ef_sc_kw_name((ef_sc_kw_kind_t)kw->kind));
             return -1;
         }
         if (kw->kind == EF_SC_KW_K)
@@ -393,18 +400,20 @@ static void WriteEarly(SCJsonBuilder *jb, const ef_sc_flow_t *state, int shown)
     if (!SCJbOpenObject(jb, "early"))
         return;
     WriteVerdictFields(jb, shown, v);
-    if (SCJbOpenObject(jb, "probabilities")) {
-        for (int c = 0; c < EF_CAT__COUNT; c++)
-            if (v->class_mask >> c & 1u)
-                SCJbSetFloat(jb, ef_category_label((ef_category_t)c), Rounded(v->probs[c]));
+    /* In the model's class order, left out when the model gives none. */
+    if (v->n_order > 0 && SCJbOpenObject(jb, "probabilities")) {
+        for (int i = 0; i < v->n_order && i < EF_CAT__COUNT; i++) {
+            ef_category_t c = (ef_category_t)v->order[i];
+            SCJbSetFloat(jb, ef_category_label(c), Rounded(v->probs[c]));
+        }
         SCJbClose(jb);
     }
     int listed = 0;
     for (int slot = 0; slot < EF_SC_SLOTS; slot++)
-        listed += ef_sc_flow_eve_shows(state, slot, plugin.min_score);
+        listed += ef_sc_flow_has(state, slot);
     if (listed > 1 && SCJbOpenArray(jb, "by_k")) {
         for (int slot = 0; slot < EF_SC_SLOTS; slot++) {
-            if (!ef_sc_flow_eve_shows(state, slot, plugin.min_score) || !SCJbStartObject(jb))
+            if (!ef_sc_flow_has(state, slot) || !SCJbStartObject(jb))
                 continue;
             WriteVerdictFields(jb, slot, &state->verdict[slot]);
             SCJbClose(jb);
@@ -430,7 +439,7 @@ static void OnEveRecord(ThreadVars *tv, const Packet *p, Flow *f, SCJsonBuilder 
         if (th != NULL)
             EndFlow(state, th);
     }
-    int shown = ef_sc_flow_eve_slot(state, plugin.min_score);
+    int shown = ef_sc_flow_eve_slot(state);
     if (shown >= 0)
         WriteEarly(jb, state, shown);
 }
@@ -532,8 +541,8 @@ static int ReadConfig(ef_engine_config_t *cfg, int *first_k, ef_err_t *err)
         *first_k = (int)strtol(k_list, NULL, 10);
     }
     const char *min_score = NULL;
-    if (SCConfGet("earlyflow.min-score", &min_score) == 1 &&
-        ef_sc_parse_score(min_score, "earlyflow.min-score", &plugin.min_score, err) < 0)
+    if (SCConfGet("earlyflow.min-score", &min_score) == 1 && min_score != NULL &&
+        ef_sc_parse_min_score(min_score, &plugin.min_score, err) < 0)
         return -1;
     CheckSectionKeys();
     return 0;
@@ -551,7 +560,10 @@ static void RegisterKeyword(ef_sc_kw_kind_t kind, const char *desc,
     sigmatch_table[id].Match = EarlyMatch;
     sigmatch_table[id].Setup = setup;
     sigmatch_table[id].Free = EarlyFree;
-    sigmatch_table[id].flags = SIGMATCH_QUOTES_OPTIONAL;
+    /* No SIGMATCH_QUOTES_OPTIONAL: quoted values are refused, as earlyflow's
+     * own rules refuse them; no SIGMATCH_HANDLE_NEGATION: early.label's '!'
+     * is part of the value its parser reads. */
+    sigmatch_table[id].flags = 0;
 }
 
 static void EarlyflowInit(void)

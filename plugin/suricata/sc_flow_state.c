@@ -1,7 +1,6 @@
 /* Per-flow state of the Suricata adapter: see sc_flow_state.h. */
 #include "sc_flow_state.h"
 
-#include <math.h>
 #include <string.h>
 
 void ef_sc_flow_reset(ef_sc_flow_t *s)
@@ -32,11 +31,13 @@ static uint8_t clamp_u8(int v)
     return (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
 }
 
-int ef_sc_flow_store(ef_sc_flow_t *s, const ef_verdict_t *v)
+int ef_sc_flow_store(ef_sc_flow_t *s, const ef_verdict_t *v, float min_score)
 {
     int slot = ef_sc_slot_of_k(v->k);
     if (slot < 0)
         return -1;
+    if (min_score > 0.0f && !(v->score >= min_score))
+        return EF_SC_BELOW_MIN_SCORE;
     ef_sc_verdict_t *out = &s->verdict[slot];
     memset(out, 0, sizeof *out);
     out->score = v->score;
@@ -48,10 +49,11 @@ int ef_sc_flow_store(ef_sc_flow_t *s, const ef_verdict_t *v)
         s->unmapped++;
     for (int i = 0; v->class_labels && v->probs && i < v->n_classes; i++) {
         int c = v->class_labels[i] ? ef_category_from_label(v->class_labels[i]) : -1;
-        if (c < 0)
-            continue;
+        if (c < 0 || (out->class_mask >> c & 1u))
+            continue; /* outside the taxonomy, or a repeated class */
         out->probs[c] = v->probs[i];
         out->class_mask |= (uint16_t)(1u << c);
+        out->order[out->n_order++] = (uint8_t)c;
     }
     s->decided |= (uint8_t)(1u << slot);
     return slot;
@@ -84,19 +86,15 @@ int ef_sc_flow_matchable(const ef_sc_flow_t *s, int slot, uint64_t packet_no)
     return (s->window >> slot & 1u) && s->packet_no == packet_no;
 }
 
-int ef_sc_flow_eve_shows(const ef_sc_flow_t *s, int slot, float min_score)
+int ef_sc_flow_has(const ef_sc_flow_t *s, int slot)
 {
-    if (slot < 0 || slot >= EF_SC_SLOTS || !(s->decided >> slot & 1u))
-        return 0;
-    /* With no threshold every verdict shows, even a NaN score (as null). */
-    float score = s->verdict[slot].score;
-    return min_score <= 0.0f || (!isnan(score) && score >= min_score);
+    return slot >= 0 && slot < EF_SC_SLOTS && (s->decided >> slot & 1u);
 }
 
-int ef_sc_flow_eve_slot(const ef_sc_flow_t *s, float min_score)
+int ef_sc_flow_eve_slot(const ef_sc_flow_t *s)
 {
     for (int slot = EF_SC_SLOTS - 1; slot >= 0; slot--)
-        if (ef_sc_flow_eve_shows(s, slot, min_score))
+        if (ef_sc_flow_has(s, slot))
             return slot;
     return -1;
 }

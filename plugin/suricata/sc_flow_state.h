@@ -72,6 +72,8 @@ typedef struct ef_sc_verdict {
     float score;                 /* probability of the winning class */
     float probs[EF_CAT__COUNT];  /* by category; valid where class_mask has its bit */
     uint16_t class_mask;         /* bit c: the model has category c among its classes */
+    uint8_t order[EF_CAT__COUNT]; /* those categories in the model's class order */
+    uint8_t n_order;
     uint8_t label;               /* ef_category_t, or EF_SC_NO_LABEL */
     uint8_t packets;             /* packets the model saw */
     uint8_t at_flow_end;         /* 1: the flow ended before k packets */
@@ -105,10 +107,13 @@ void ef_sc_flow_packet_begin(ef_sc_flow_t *s, uint64_t packet_no);
 
 /* Keeps a verdict, labels mapped to taxonomy categories: a winning label
  * outside the taxonomy is kept as EF_SC_NO_LABEL and counted in `unmapped`,
- * other classes outside it are left out of `probs`. Returns the
- * verdict's slot, or -1 when its k is none of 3, 5, 10, 20 (nothing is
- * stored). */
-int ef_sc_flow_store(ef_sc_flow_t *s, const ef_verdict_t *v);
+ * other classes outside it are left out of `probs`. A verdict scoring below
+ * min_score (earlyflow.min-score; with min_score > 0 a NaN score counts as
+ * below) is dropped as if never made, as earlyflow's own host does.
+ * Returns the verdict's slot; -1 when its k is none of 3, 5, 10, 20, or -2
+ * when it is below min_score (nothing is stored in either case). */
+#define EF_SC_BELOW_MIN_SCORE (-2)
+int ef_sc_flow_store(ef_sc_flow_t *s, const ef_verdict_t *v, float min_score);
 
 /* The current packet (direction c2s) has been handed to the engine and its
  * verdicts stored: decide which slots rules may match on it. */
@@ -121,11 +126,11 @@ int ef_sc_flow_tcp_closes(ef_sc_flow_t *s, int c2s, uint8_t tcp_flags);
 /* 1 when rules looking at `slot` may match the packet numbered packet_no. */
 int ef_sc_flow_matchable(const ef_sc_flow_t *s, int slot, uint64_t packet_no);
 
-/* 1 when EVE shows the verdict of `slot`: decided, and scoring at least
- * min_score (every decided verdict when min_score <= 0). */
-int ef_sc_flow_eve_shows(const ef_sc_flow_t *s, int slot, float min_score);
+/* 1 when the flow holds a verdict for `slot`. */
+int ef_sc_flow_has(const ef_sc_flow_t *s, int slot);
 
-/* The slot whose verdict is EVE's `early` object: the largest k shown, or -1. */
-int ef_sc_flow_eve_slot(const ef_sc_flow_t *s, float min_score);
+/* The slot whose verdict is EVE's `early` object: the largest k decided so
+ * far, or -1. */
+int ef_sc_flow_eve_slot(const ef_sc_flow_t *s);
 
 #endif

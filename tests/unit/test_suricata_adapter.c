@@ -8,6 +8,7 @@
 #include "eftest.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "suricata/sc_flow_state.c"
@@ -73,7 +74,7 @@ START_TEST(store_maps_labels_to_taxonomy)
     ef_sc_flow_t s = fresh_flow();
     float probs[10];
     ef_verdict_t v = make_verdict(5, "NetworkScan", 0.875f, probs);
-    ck_assert_int_eq(ef_sc_flow_store(&s, &v), 1);
+    ck_assert_int_eq(ef_sc_flow_store(&s, &v, 0.0f), 1);
     ck_assert_uint_eq(s.decided, 1u << 1);
     const ef_sc_verdict_t *out = &s.verdict[1];
     ck_assert_uint_eq(out->label, EF_CAT_NETWORKSCAN);
@@ -95,7 +96,7 @@ START_TEST(store_follows_the_models_class_order)
     ef_verdict_t v = {.label = "Unlabeled", .score = 0.5f, .k = 20, .packets = 7,
                       .at_flow_end = 1, .n_classes = 3, .class_labels = labels, .probs = probs};
     ef_sc_flow_t s = fresh_flow();
-    ck_assert_int_eq(ef_sc_flow_store(&s, &v), 3);
+    ck_assert_int_eq(ef_sc_flow_store(&s, &v, 0.0f), 3);
     const ef_sc_verdict_t *out = &s.verdict[3];
     ck_assert_uint_eq(out->label, EF_CAT_UNLABELED);
     ck_assert_uint_eq(out->class_mask,
@@ -114,13 +115,13 @@ START_TEST(store_keeps_labels_outside_the_taxonomy_as_no_label)
     ef_verdict_t v = {.label = "benign", .score = 0.75f, .k = 3, .packets = 3,
                       .n_classes = 2, .class_labels = labels, .probs = probs};
     ef_sc_flow_t s = fresh_flow();
-    ck_assert_int_eq(ef_sc_flow_store(&s, &v), 0);
+    ck_assert_int_eq(ef_sc_flow_store(&s, &v, 0.0f), 0);
     ck_assert_uint_eq(s.verdict[0].label, EF_SC_NO_LABEL);
     ck_assert_uint_eq(s.verdict[0].class_mask, 1u << EF_CAT_PORTSCAN);
     ck_assert_uint_eq(s.unmapped, 1);
     /* NULL label and class arrays are survivable too. */
     ef_verdict_t bare = {.label = NULL, .score = 0.5f, .k = 10, .packets = 300};
-    ck_assert_int_eq(ef_sc_flow_store(&s, &bare), 2);
+    ck_assert_int_eq(ef_sc_flow_store(&s, &bare, 0.0f), 2);
     ck_assert_uint_eq(s.verdict[2].label, EF_SC_NO_LABEL);
     ck_assert_uint_eq(s.verdict[2].class_mask, 0);
     ck_assert_uint_eq(s.verdict[2].packets, 255); /* clamped, not wrapped */
@@ -135,7 +136,7 @@ START_TEST(store_refuses_other_k)
     int bad_k[] = {0, 1, 4, 6, 21, -3};
     for (size_t i = 0; i < sizeof bad_k / sizeof bad_k[0]; i++) {
         ef_verdict_t v = make_verdict(bad_k[i], "DoS", 0.9f, probs);
-        ck_assert_int_eq(ef_sc_flow_store(&s, &v), -1);
+        ck_assert_int_eq(ef_sc_flow_store(&s, &v, 0.0f), -1);
     }
     ck_assert_uint_eq(s.decided, 0);
 }
@@ -151,7 +152,7 @@ static void packet(ef_sc_flow_t *s, uint64_t no, int c2s, int verdict_k)
     ef_sc_flow_packet_begin(s, no);
     if (verdict_k) {
         ef_verdict_t v = make_verdict(verdict_k, "PortScan", 0.9f, probs);
-        ck_assert_int_ge(ef_sc_flow_store(s, &v), 0);
+        ck_assert_int_ge(ef_sc_flow_store(s, &v, 0.0f), 0);
     }
     ef_sc_flow_packet_end(s, c2s);
 }
@@ -224,7 +225,7 @@ START_TEST(verdict_between_packets_opens_the_next_ones)
     ef_verdict_t v = make_verdict(5, "NetworkScan", 0.99f, probs);
     v.packets = 1;
     v.at_flow_end = 1;
-    ck_assert_int_eq(ef_sc_flow_store(&s, &v), 1);
+    ck_assert_int_eq(ef_sc_flow_store(&s, &v, 0.0f), 1);
     ck_assert(!ef_sc_flow_matchable(&s, 1, 1)); /* packet 1 was already inspected */
     packet(&s, 2, 0, 0);
     ck_assert(ef_sc_flow_matchable(&s, 1, 2));
@@ -255,36 +256,61 @@ END_TEST
 
 /* ---- what EVE shows ---- */
 
-START_TEST(eve_shows_largest_k_above_min_score)
+START_TEST(eve_shows_largest_k)
 {
     ef_sc_flow_t s = fresh_flow();
     float probs[10];
-    ck_assert_int_eq(ef_sc_flow_eve_slot(&s, 0.0f), -1);
+    ck_assert_int_eq(ef_sc_flow_eve_slot(&s), -1);
     ef_verdict_t v3 = make_verdict(3, "HTTP", 0.95f, probs);
-    ef_sc_flow_store(&s, &v3);
+    ef_sc_flow_store(&s, &v3, 0.0f);
+    ck_assert_int_eq(ef_sc_flow_eve_slot(&s), 0);
     ef_verdict_t v10 = make_verdict(10, "HTTP", 0.6f, probs);
-    ef_sc_flow_store(&s, &v10);
-    ck_assert_int_eq(ef_sc_flow_eve_slot(&s, 0.0f), 2);
-    ck_assert_int_eq(ef_sc_flow_eve_slot(&s, 0.6f), 2);
-    ck_assert_int_eq(ef_sc_flow_eve_slot(&s, 0.7f), 0);
-    ck_assert_int_eq(ef_sc_flow_eve_slot(&s, 0.99f), -1);
-    ck_assert(!ef_sc_flow_eve_shows(&s, 1, 0.0f)); /* k=5 never decided */
-    ck_assert(!ef_sc_flow_eve_shows(&s, 9, 0.0f));
+    ef_sc_flow_store(&s, &v10, 0.0f);
+    ck_assert_int_eq(ef_sc_flow_eve_slot(&s), 2);
+    ck_assert(ef_sc_flow_has(&s, 0));
+    ck_assert(!ef_sc_flow_has(&s, 1)); /* k=5 never decided */
+    ck_assert(ef_sc_flow_has(&s, 2));
+    ck_assert(!ef_sc_flow_has(&s, 9));
+    ck_assert(!ef_sc_flow_has(&s, -1));
 }
 END_TEST
 
-START_TEST(eve_nan_score_shows_only_without_threshold)
+START_TEST(min_score_drops_verdicts)
 {
     ef_sc_flow_t s = fresh_flow();
     float probs[10];
-    ef_verdict_t v = make_verdict(5, "DoS", NAN, probs);
-    ef_sc_flow_store(&s, &v);
-    ck_assert_int_eq(ef_sc_flow_eve_slot(&s, 0.0f), 1);
-    ck_assert_int_eq(ef_sc_flow_eve_slot(&s, 0.1f), -1);
+    ef_verdict_t low = make_verdict(5, "DoS", 0.49f, probs);
+    ck_assert_int_eq(ef_sc_flow_store(&s, &low, 0.5f), EF_SC_BELOW_MIN_SCORE);
+    ck_assert_uint_eq(s.decided, 0);
+    ck_assert_int_eq(ef_sc_flow_eve_slot(&s), -1);
+    ef_verdict_t nan_score = make_verdict(5, "DoS", NAN, probs);
+    ck_assert_int_eq(ef_sc_flow_store(&s, &nan_score, 0.5f), EF_SC_BELOW_MIN_SCORE);
+    ck_assert_int_eq(ef_sc_flow_store(&s, &nan_score, 0.0f), 1); /* no threshold: kept */
+    ef_verdict_t at = make_verdict(3, "DoS", 0.5f, probs);
+    ck_assert_int_eq(ef_sc_flow_store(&s, &at, 0.5f), 0); /* "below" is strict */
 }
 END_TEST
 
-/* ---- keyword values ---- */
+START_TEST(probabilities_keep_the_model_order)
+{
+    static const char *const labels[] = {"PortScan", "custom", "Unlabeled", "PortScan"};
+    const float probs[] = {0.5f, 0.25f, 0.125f, 0.125f};
+    ef_verdict_t v = {.label = "PortScan", .score = 0.5f, .k = 5, .packets = 5,
+                      .n_classes = 4, .class_labels = labels, .probs = probs};
+    ef_sc_flow_t s = fresh_flow();
+    ck_assert_int_eq(ef_sc_flow_store(&s, &v, 0.0f), 1);
+    const ef_sc_verdict_t *out = &s.verdict[1];
+    ck_assert_uint_eq(out->n_order, 2); /* the foreign class and the repeat are left out */
+    ck_assert_uint_eq(out->order[0], EF_CAT_PORTSCAN);
+    ck_assert_uint_eq(out->order[1], EF_CAT_UNLABELED);
+    ck_assert_float_eq(out->probs[EF_CAT_PORTSCAN], 0.5f);
+}
+END_TEST
+
+/* ---- keyword values ----
+ * The grammar itself is earlyflow's (ef_label_match_parse & co., tested in
+ * test_rules.c); these tests pin what the adapter adds: dispatch by keyword,
+ * the keyword name and column in errors, and matching on stored verdicts. */
 
 static ef_sc_kw_t parse_ok(ef_sc_kw_kind_t kind, const char *value)
 {
@@ -292,108 +318,55 @@ static ef_sc_kw_t parse_ok(ef_sc_kw_kind_t kind, const char *value)
     ef_err_t err = {{0}};
     int rc = ef_sc_kw_parse(kind, value, &kw, &err);
     ck_assert_msg(rc == 0, "'%s' refused: %s", value, err.msg);
+    ck_assert_uint_eq(kw.kind, kind);
     return kw;
 }
 
-/* The value is refused and the message contains every given fragment. */
-static void parse_fails(ef_sc_kw_kind_t kind, const char *value, const char *want1,
-                        const char *want2)
+/* The value is refused with "<keyword>: column <col>: ..." containing `want`. */
+static void parse_fails(ef_sc_kw_kind_t kind, const char *value, int col, const char *want)
 {
     ef_sc_kw_t kw;
     ef_err_t err = {{0}};
+    char prefix[64];
     ck_assert_msg(ef_sc_kw_parse(kind, value, &kw, &err) == -1, "'%s' accepted", value);
-    ck_assert_msg(strstr(err.msg, ef_sc_kw_name(kind)) != NULL, "'%s': %s", value, err.msg);
-    ck_assert_msg(strstr(err.msg, want1) != NULL, "'%s': %s (want %s)", value, err.msg, want1);
-    if (want2)
-        ck_assert_msg(strstr(err.msg, want2) != NULL, "'%s': %s (want %s)", value, err.msg,
-                      want2);
+    if (value)
+        snprintf(prefix, sizeof prefix, "%s: column %d: ", ef_sc_kw_name(kind), col);
+    else
+        snprintf(prefix, sizeof prefix, "%s: ", ef_sc_kw_name(kind));
+    ck_assert_msg(strncmp(err.msg, prefix, strlen(prefix)) == 0, "'%s': %s (want prefix %s)",
+                  value, err.msg, prefix);
+    ck_assert_msg(strstr(err.msg, want) != NULL, "'%s': %s (want %s)", value, err.msg, want);
 }
 
-static const uint32_t ALL_LABELS = ((1u << EF_CAT__COUNT) - 1u) | (1u << EF_SC_LABEL_FOREIGN);
-
-START_TEST(label_values_parse)
+START_TEST(keyword_values_parse)
 {
-    ef_sc_kw_t kw = parse_ok(EF_SC_KW_LABEL, "NetworkScan");
-    ck_assert_uint_eq(kw.labels, 1u << EF_CAT_NETWORKSCAN);
-    ck_assert_uint_eq(kw.k, 0); /* filled in by the rule's early.k or the default */
-    kw = parse_ok(EF_SC_KW_LABEL, " NetworkScan , PortScan,DoS ");
-    ck_assert_uint_eq(kw.labels,
-                      (1u << EF_CAT_NETWORKSCAN) | (1u << EF_CAT_PORTSCAN) | (1u << EF_CAT_DOS));
-    kw = parse_ok(EF_SC_KW_LABEL, "!Unlabeled");
-    ck_assert_uint_eq(kw.labels, ALL_LABELS & ~(1u << EF_CAT_UNLABELED));
-    /* One '!' negates the whole list. */
-    kw = parse_ok(EF_SC_KW_LABEL, "! Unlabeled, Unknown");
-    ck_assert_uint_eq(kw.labels,
-                      ALL_LABELS & ~((1u << EF_CAT_UNLABELED) | (1u << EF_CAT_UNKNOWN)));
-    kw = parse_ok(EF_SC_KW_LABEL, "DoS,DoS");
-    ck_assert_uint_eq(kw.labels, 1u << EF_CAT_DOS);
-    for (size_t i = 0; i < 10; i++) {
-        kw = parse_ok(EF_SC_KW_LABEL, all_labels[i]);
-        ck_assert_uint_eq(kw.labels, 1u << i);
-    }
+    ck_assert(parse_ok(EF_SC_KW_LABEL, "NetworkScan,PortScan").label.mask ==
+              ((1u << EF_CAT_NETWORKSCAN) | (1u << EF_CAT_PORTSCAN)));
+    ck_assert_uint_eq(parse_ok(EF_SC_KW_LABEL, "DoS").k, 0); /* set by the rule later */
+    ef_sc_kw_t kw = parse_ok(EF_SC_KW_SCORE, ">=0.9");
+    ck_assert_int_eq(kw.score.op, EF_SCORE_GE);
+    ck_assert_float_eq(kw.score.a, 0.9f);
+    kw = parse_ok(EF_SC_KW_SCORE, "!0.2-0.8");
+    ck_assert_int_eq(kw.score.op, EF_SCORE_NOT_RANGE);
+    ck_assert_uint_eq(parse_ok(EF_SC_KW_K, "3").k, 3);
+    ck_assert_uint_eq(parse_ok(EF_SC_KW_K, " 20 ").k, 20);
 }
 END_TEST
 
-START_TEST(label_values_refused)
+START_TEST(keyword_values_refused_with_column)
 {
-    parse_fails(EF_SC_KW_LABEL, "networkscan", "column 1", "did you mean 'NetworkScan'");
-    parse_fails(EF_SC_KW_LABEL, "DoS,Scan", "column 5", "unknown label 'Scan'");
-    parse_fails(EF_SC_KW_LABEL, "", "column 1", "expected a label");
-    parse_fails(EF_SC_KW_LABEL, "!", "column 2", "expected a label");
-    parse_fails(EF_SC_KW_LABEL, "DoS,", "column 5", "expected a label");
-    parse_fails(EF_SC_KW_LABEL, "DoS,,HTTP", "column 5", "expected a label before ','");
-    parse_fails(EF_SC_KW_LABEL, "DoS HTTP", "column 5", "expected ','");
-    parse_fails(EF_SC_KW_LABEL, "DoS;", "column 1", "unknown label 'DoS;'");
-    parse_fails(EF_SC_KW_LABEL, "DoS,!HTTP", "column 5", "negates the whole list");
-    parse_fails(EF_SC_KW_LABEL, "!DoS,!HTTP", "column 6", "negates the whole list");
-    parse_fails(EF_SC_KW_LABEL, "!!DoS", "column 2", "negates the whole list");
-    parse_fails(EF_SC_KW_LABEL, "AVeryLongLabelThatIsNotInTheTaxonomyAtAllReallyNot", "column 1",
-                "unknown label");
-    parse_fails(EF_SC_KW_LABEL, NULL, "expected a value", NULL);
-}
-END_TEST
-
-START_TEST(score_values_parse)
-{
-    static const struct { const char *text; ef_sc_op_t op; float a, b; } ok[] = {
-        {">=0.9", EF_SC_OP_GE, 0.9f, 0}, {"> 0.5", EF_SC_OP_GT, 0.5f, 0},
-        {" <0.25 ", EF_SC_OP_LT, 0.25f, 0}, {"<=1", EF_SC_OP_LE, 1.0f, 0},
-        {"=0", EF_SC_OP_EQ, 0.0f, 0}, {"0.5", EF_SC_OP_EQ, 0.5f, 0},
-        {"!=0.5", EF_SC_OP_NE, 0.5f, 0}, {">=.75", EF_SC_OP_GE, 0.75f, 0},
-        {">0.", EF_SC_OP_GT, 0.0f, 0}, {"0.5-0.9", EF_SC_OP_RANGE, 0.5f, 0.9f},
-        {"0.5 <> 0.9", EF_SC_OP_RANGE, 0.5f, 0.9f}, {"!0.2-0.8", EF_SC_OP_NOT_RANGE, 0.2f, 0.8f},
-        {"! 0 - 1", EF_SC_OP_NOT_RANGE, 0.0f, 1.0f},
-    };
-    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
-        ef_sc_kw_t kw = parse_ok(EF_SC_KW_SCORE, ok[i].text);
-        ck_assert_msg(kw.op == ok[i].op, "%s: op %d", ok[i].text, kw.op);
-        ck_assert_float_eq(kw.a, ok[i].a);
-        ck_assert_float_eq(kw.b, ok[i].b);
-    }
-}
-END_TEST
-
-START_TEST(score_values_refused)
-{
-    parse_fails(EF_SC_KW_SCORE, "=>0.9", "column 2", "expected a score");
-    parse_fails(EF_SC_KW_SCORE, ">=", "column 3", "expected a score");
-    parse_fails(EF_SC_KW_SCORE, "", "column 1", "expected a score");
-    parse_fails(EF_SC_KW_SCORE, ">=1.5", "column 3", "above 1");
-    parse_fails(EF_SC_KW_SCORE, ">=-0.1", "column 3", "expected a score");
-    parse_fails(EF_SC_KW_SCORE, ">=0.9x", "column 6", "unexpected 'x'");
-    parse_fails(EF_SC_KW_SCORE, ">=0.9.1", "column 6", "unexpected '.'");
-    parse_fails(EF_SC_KW_SCORE, ">=nan", "column 3", "expected a score");
-    parse_fails(EF_SC_KW_SCORE, ">=inf", "column 3", "expected a score");
-    parse_fails(EF_SC_KW_SCORE, ">=1e-1", "column 4", "unexpected 'e'");
-    parse_fails(EF_SC_KW_SCORE, ">= .", "column 4", "expected a score");
-    parse_fails(EF_SC_KW_SCORE, "0.9-0.5", "column 4", "needs A < B");
-    parse_fails(EF_SC_KW_SCORE, "0.5-0.5", "column 4", "needs A < B");
-    parse_fails(EF_SC_KW_SCORE, ">=0.5-0.9", "column 6", "unexpected '-'");
-    parse_fails(EF_SC_KW_SCORE, "!0.5", "column 5", "only negates a range");
-    parse_fails(EF_SC_KW_SCORE, "0.5-", "column 5", "expected a score");
-    parse_fails(EF_SC_KW_SCORE, "0.5-2", "column 5", "above 1");
-    parse_fails(EF_SC_KW_SCORE, "0.000000000000000000000000000000000000000000001", "column 1",
-                "longer than");
+    parse_fails(EF_SC_KW_LABEL, "DoS,Scan", 5, "unknown label 'Scan'");
+    parse_fails(EF_SC_KW_LABEL, "networkscan", 1, "did you mean 'NetworkScan'");
+    parse_fails(EF_SC_KW_LABEL, "DoS,!HTTP", 5, "negates the whole list");
+    parse_fails(EF_SC_KW_LABEL, "\"DoS\"", 1, "unknown label");
+    parse_fails(EF_SC_KW_LABEL, "", 1, "expected a label");
+    parse_fails(EF_SC_KW_SCORE, ">=1.5", 3, "above 1");
+    parse_fails(EF_SC_KW_SCORE, ">=0.9x", 6, "unexpected");
+    parse_fails(EF_SC_KW_SCORE, "0.9-0.5", 4, "A < B");
+    parse_fails(EF_SC_KW_K, "4", 1, "3, 5, 10 or 20");
+    parse_fails(EF_SC_KW_K, "  7", 3, "3, 5, 10 or 20");
+    parse_fails(EF_SC_KW_LABEL, NULL, 0, "expected a value");
+    parse_fails(EF_SC_KW_SCORE, NULL, 0, "expected a value");
 }
 END_TEST
 
@@ -401,33 +374,26 @@ START_TEST(min_score_setting)
 {
     float v = -1.0f;
     ef_err_t err = {{0}};
-    ck_assert_int_eq(ef_sc_parse_score(" 0.8 ", "earlyflow.min-score", &v, &err), 0);
+    ck_assert_int_eq(ef_sc_parse_min_score(" 0.8 ", &v, &err), 0);
     ck_assert_float_eq(v, 0.8f);
-    ck_assert_int_eq(ef_sc_parse_score("2", "earlyflow.min-score", &v, &err), -1);
-    ck_assert_ptr_nonnull(strstr(err.msg, "earlyflow.min-score: column 1"));
-    ck_assert_ptr_nonnull(strstr(err.msg, "above 1"));
-    ck_assert_int_eq(ef_sc_parse_score("high", "earlyflow.min-score", &v, &err), -1);
-    ck_assert_ptr_nonnull(strstr(err.msg, "expected a score"));
-    ck_assert_int_eq(ef_sc_parse_score("0.5 0.6", "earlyflow.min-score", &v, &err), -1);
-    ck_assert_ptr_nonnull(strstr(err.msg, "column 5"));
-    ck_assert_int_eq(ef_sc_parse_score(">=0.5", "earlyflow.min-score", &v, &err), -1);
-    ck_assert_float_eq(v, 0.8f); /* untouched on failure */
-}
-END_TEST
-
-START_TEST(k_values)
-{
-    ck_assert_uint_eq(parse_ok(EF_SC_KW_K, "3").k, 3);
-    ck_assert_uint_eq(parse_ok(EF_SC_KW_K, " 20 ").k, 20);
-    ck_assert_uint_eq(parse_ok(EF_SC_KW_K, "10").k, 10);
-    ck_assert_uint_eq(parse_ok(EF_SC_KW_K, "5").k, 5);
-    parse_fails(EF_SC_KW_K, "4", "column 1", "3, 5, 10 or 20");
-    parse_fails(EF_SC_KW_K, "0", "column 1", NULL);
-    parse_fails(EF_SC_KW_K, "-5", "column 1", NULL);
-    parse_fails(EF_SC_KW_K, "5,10", "column 1", NULL);
-    parse_fails(EF_SC_KW_K, "99999999999999999999", "column 1", NULL);
-    parse_fails(EF_SC_KW_K, " x", "column 2", "got 'x'");
-    parse_fails(EF_SC_KW_K, "", "column 1", NULL);
+    ck_assert_int_eq(ef_sc_parse_min_score("0", &v, &err), 0);
+    ck_assert_float_eq(v, 0.0f);
+    static const struct { const char *text; int col; const char *want; } bad[] = {
+        {"2", 1, "above 1"}, {"high", 1, "expected a score"}, {"0.5 0.6", 5, "unexpected"},
+        {">=0.5", 1, "expected a number"}, {"=0.5", 1, "expected a number"},
+        {"0.2-0.4", 1, "expected a number"}, {"1e-3", 2, "unexpected"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        v = 0.75f;
+        char prefix[64];
+        snprintf(prefix, sizeof prefix, "earlyflow.min-score: column %d: ", bad[i].col);
+        ck_assert_msg(ef_sc_parse_min_score(bad[i].text, &v, &err) == -1, "%s", bad[i].text);
+        ck_assert_msg(strncmp(err.msg, prefix, strlen(prefix)) == 0, "%s: %s", bad[i].text,
+                      err.msg);
+        ck_assert_msg(strstr(err.msg, bad[i].want) != NULL, "%s: %s", bad[i].text, err.msg);
+        ck_assert_float_eq(v, 0.75f); /* untouched on failure */
+    }
+    ck_assert_int_eq(ef_sc_parse_min_score(NULL, &v, &err), -1);
 }
 END_TEST
 
@@ -494,17 +460,15 @@ int main(void)
     tcase_add_test(flow, verdict_between_packets_opens_the_next_ones);
     tcase_add_test(flow, rst_closes_at_once);
     tcase_add_test(flow, fin_closes_when_both_sides_sent_one);
-    tcase_add_test(flow, eve_shows_largest_k_above_min_score);
-    tcase_add_test(flow, eve_nan_score_shows_only_without_threshold);
+    tcase_add_test(flow, eve_shows_largest_k);
+    tcase_add_test(flow, min_score_drops_verdicts);
+    tcase_add_test(flow, probabilities_keep_the_model_order);
     tcase_add_test(flow, slots_and_k_round_trip);
     suite_add_tcase(s, flow);
     TCase *kw = tcase_create("keywords");
-    tcase_add_test(kw, label_values_parse);
-    tcase_add_test(kw, label_values_refused);
-    tcase_add_test(kw, score_values_parse);
-    tcase_add_test(kw, score_values_refused);
+    tcase_add_test(kw, keyword_values_parse);
+    tcase_add_test(kw, keyword_values_refused_with_column);
     tcase_add_test(kw, min_score_setting);
-    tcase_add_test(kw, k_values);
     tcase_add_test(kw, keywords_match_verdicts);
     suite_add_tcase(s, kw);
     return eft_run_suite(s);
