@@ -630,20 +630,17 @@ static void forward_mlp(const ef_model_t *m, ef_model_scratch_t *s, const flow_s
     memcpy(s->logits, a, (size_t)m->K * sizeof(float));
 }
 
+/* The most probable class: the largest logit, NaN never chosen (0 when no
+ * logit is a number); probabilities from ef_softmax_rows, finite for any
+ * model the loader accepts (huge weights can overflow the logits). */
 static int softmax_argmax(const float *logits, int K, float *probs)
 {
-    int best = 0;
-    for (int j = 1; j < K; j++)
-        if (logits[j] > logits[best])
-            best = j;
-    float sum = 0.0f;
-    for (int j = 0; j < K; j++) {
-        probs[j] = expf(logits[j] - logits[best]);
-        sum += probs[j];
-    }
+    int best = -1;
     for (int j = 0; j < K; j++)
-        probs[j] /= sum;
-    return best;
+        if (!isnan(logits[j]) && (best < 0 || logits[j] > logits[best]))
+            best = j;
+    ef_softmax_rows(probs, logits, 1, K);
+    return best < 0 ? 0 : best;
 }
 
 /* Slots 0..G-1 hold preprocessed flows (n >= 1) -> probs [G][K], classes. */

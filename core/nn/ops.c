@@ -80,21 +80,41 @@ void ef_relu_backward(float *d, const float *y, size_t n)
             d[i] = 0.0f;
 }
 
+/* Non-finite logits (a model file may hold finite weights so large that a
+ * sum overflows) must still give a probability distribution: a NaN logit
+ * gets probability 0, +inf logits share the whole mass, and a row with no
+ * usable logit (all NaN or -inf) is uniform. */
+static void softmax_nonfinite_row(float *p, const float *l, int K)
+{
+    int n_inf = 0, n_ok = 0;
+    for (int j = 0; j < K; j++) {
+        n_inf += isinf(l[j]) && l[j] > 0.0f;
+        n_ok += !isnan(l[j]) && l[j] != -INFINITY;
+    }
+    for (int j = 0; j < K; j++)
+        p[j] = n_inf ? (isinf(l[j]) && l[j] > 0.0f ? 1.0f / (float)n_inf : 0.0f)
+                     : n_ok ? 0.0f : 1.0f / (float)K;
+}
+
 void ef_softmax_rows(float *probs, const float *logits, int B, int K)
 {
     for (int r = 0; r < B; r++) {
         const float *l = logits + (size_t)r * K;
         float *p = probs + (size_t)r * K;
-        float mx = l[0];
-        for (int j = 1; j < K; j++)
-            if (l[j] > mx)
+        float mx = -INFINITY;
+        for (int j = 0; j < K; j++)
+            if (l[j] > mx) /* false for NaN */
                 mx = l[j];
+        if (!isfinite(mx)) {
+            softmax_nonfinite_row(p, l, K);
+            continue;
+        }
         float sum = 0.0f;
         for (int j = 0; j < K; j++) {
-            p[j] = expf(l[j] - mx);
+            p[j] = isnan(l[j]) ? 0.0f : expf(l[j] - mx);
             sum += p[j];
         }
-        float inv = 1.0f / sum;
+        float inv = 1.0f / sum; /* sum >= 1: the maximum contributes expf(0) */
         for (int j = 0; j < K; j++)
             p[j] *= inv;
     }

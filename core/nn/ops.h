@@ -34,7 +34,9 @@ void ef_relu_forward(float *y, const float *x, size_t n);
 /* d[i] *= (y[i] > 0) */
 void ef_relu_backward(float *d, const float *y, size_t n);
 
-/* Row-wise softmax of logits[B][K] into probs (numerically stable). */
+/* Row-wise softmax of logits[B][K] into probs (numerically stable). Always a
+ * distribution, even from non-finite logits: NaN -> 0, +inf logits share
+ * the mass, no finite or +inf logit at all -> uniform. */
 void ef_softmax_rows(float *probs, const float *logits, int B, int K);
 
 /* Mean cross-entropy of probs[B][K] against labels, weighted as PyTorch's
