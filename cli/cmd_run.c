@@ -160,6 +160,14 @@ static int parse_args(int argc, char **argv, run_args_t *a)
     return 0;
 }
 
+/* A capture that cannot be read to its end is reported and skipped; the
+ * run goes on and exits 1 at the end (docs/robustness.md). */
+static void input_error(void *user, const ef_err_t *err)
+{
+    (void)user;
+    fprintf(stderr, "earlyflow run: %s\n", err->msg);
+}
+
 static void print_diag(void *user, const ef_diag_t *d)
 {
     (void)user;
@@ -360,6 +368,9 @@ static void print_summary(FILE *out, const host_stats_t *st, const ef_ruleset_t 
     double pps = st->seconds > 0 ? (double)st->packets / st->seconds : 0;
     uint64_t mal = ef_decode_stats_malformed(&st->decode);
     fprintf(out, "\nearlyflow run summary%s\n", st->interrupted ? " (interrupted)" : "");
+    if (st->input_errors)
+        fprintf(out, "  input errors %12d  inputs not read to their end (errors on stderr)\n",
+                st->input_errors);
     fprintf(out, "  packets      %12" PRIu64 "  (%.1f MB, %.0f packets/s, %.3f s)\n",
             st->packets, (double)st->bytes / 1e6, pps, st->seconds);
     fprintf(out, "  malformed    %12" PRIu64, mal);
@@ -449,7 +460,7 @@ int ef_cmd_run(int argc, char **argv)
     ef_err_t err = {{0}};
     host_stats_t st = {0};
     int rc = 1;
-    char perr[EF_ERR_MSG_MAX];
+    char perr[EF_ERR_MSG_MAX] = "";
 
     int prc = parse_args(argc, argv, &a);
     if (prc)
@@ -488,8 +499,10 @@ int ef_cmd_run(int argc, char **argv)
         .verdict = host_on_verdict,
     };
     pctx = hp.api->init(&api, perr, sizeof perr);
+    perr[sizeof perr - 1] = '\0'; /* a plugin's message is untrusted too */
     if (!pctx) {
-        ef_err_set(&err, "plugin %s failed to initialise: %s", hp.path, perr);
+        ef_err_set(&err, "plugin %s failed to initialise: %s", hp.path,
+                   perr[0] ? perr : "(the plugin gave no reason)");
         goto fail;
     }
 
@@ -520,6 +533,7 @@ int ef_cmd_run(int argc, char **argv)
         .progress = a.progress,
         .stop = &stop_requested,
         .capture_slot = &current_capture,
+        .input_error = input_error,
     };
     ef_flow_config_default(&ho.flow);
     ho.flow.memcap = ctx.cfg->earlyflow.memcap;
@@ -541,6 +555,11 @@ int ef_cmd_run(int argc, char **argv)
     fflush(stdout);
     if (run_rc < 0)
         goto fail;
+    if (st.input_errors) {
+        ef_err_set(&err, "%d of %d inputs could not be read to their end (errors above); "
+                         "the run went on with the others", st.input_errors, n_inputs);
+        goto fail;
+    }
     if (ctx.eve_failed) {
         ef_err_set(&err, "%s", ctx.eve_error);
         goto fail;

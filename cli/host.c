@@ -288,7 +288,7 @@ static int worker_setup(host_worker_t *w, int id, const host_options_t *opt,
                         const host_plugin_t *hp, void *pctx, const host_sink_t *sink,
                         ef_err_t *err)
 {
-    char errbuf[EF_ERR_MSG_MAX];
+    char errbuf[EF_ERR_MSG_MAX] = "";
     w->id = id;
     w->opt = opt;
     w->hp = hp;
@@ -317,8 +317,10 @@ static int worker_setup(host_worker_t *w, int id, const host_options_t *opt,
             return ef_err_prefix(err, "worker %d nDPI", id);
     }
     w->pthread_ctx = hp->api->thread_init(pctx, w, errbuf, sizeof errbuf);
+    errbuf[sizeof errbuf - 1] = '\0'; /* a plugin's message is untrusted too */
     if (!w->pthread_ctx)
-        return ef_err_set(err, "plugin thread init failed: %s", errbuf);
+        return ef_err_set(err, "plugin thread init failed: %s",
+                          errbuf[0] ? errbuf : "(the plugin gave no reason)");
     if (opt->workers > 1) {
         w->ring.size = RING_BYTES;
         w->ring.buf = aligned_alloc(64, RING_BYTES);
@@ -350,6 +352,7 @@ typedef struct reader {
     uint64_t first_ts, last_ts, last_tick;
     uint64_t bytes_done; /* file bytes of the inputs already read */
     int copy_l3;
+    int input_errors;
 } reader_t;
 
 #define TICK_US 100000u /* workers expire idle flows at least every 100 ms of packet time */
@@ -439,19 +442,24 @@ static int read_all(reader_t *rd, ef_err_t *err)
     int rc = 0;
     for (int i = 0; i < opt->n_inputs && !*opt->stop && rc == 0; i++) {
         ef_capture_t *c = ef_capture_open_file(opt->inputs[i], err);
-        if (!c) {
+        if (c) {
+            char item[256];
+            snprintf(item, sizeof item, "(%d/%d) %s", i + 1, opt->n_inputs, ef_capture_name(c));
+            ef_progress_set_item(prog, item);
+            if (opt->capture_slot)
+                *opt->capture_slot = c;
+            rc = read_capture(rd, c, prog, err);
+            if (opt->capture_slot)
+                *opt->capture_slot = NULL;
+            ef_capture_close(c);
+        } else {
             rc = -1;
-            break;
         }
-        char item[256];
-        snprintf(item, sizeof item, "(%d/%d) %s", i + 1, opt->n_inputs, ef_capture_name(c));
-        ef_progress_set_item(prog, item);
-        if (opt->capture_slot)
-            *opt->capture_slot = c;
-        rc = read_capture(rd, c, prog, err);
-        if (opt->capture_slot)
-            *opt->capture_slot = NULL;
-        ef_capture_close(c);
+        if (rc < 0 && opt->input_error) { /* skip this input, go on with the next */
+            opt->input_error(opt->input_error_user, err);
+            rd->input_errors++;
+            rc = 0;
+        }
     }
     if (rc < 0)
         ef_progress_abandon(prog);
@@ -469,6 +477,7 @@ static void merge_stats(host_stats_t *st, reader_t *rd, host_worker_t *ws, int n
     st->decode = rd->decode;
     st->first_ts_us = rd->first_ts;
     st->last_ts_us = rd->last_ts;
+    st->input_errors = rd->input_errors;
     for (int i = 0; i < n; i++) {
         host_worker_t *w = &ws[i];
         if (!w->flows)

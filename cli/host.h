@@ -54,6 +54,11 @@ typedef struct host_options {
     /* When non-NULL, the capture being read is published here so a signal
      * handler can ef_capture_break() it (live captures block in libpcap). */
     struct ef_capture *volatile *capture_slot;
+    /* Called for each capture file that cannot be opened or read to its end
+     * (corrupt, truncated mid-record): the run then goes on with the next
+     * input (docs/robustness.md). NULL: the first such error ends the run. */
+    void (*input_error)(void *user, const ef_err_t *err);
+    void *input_error_user;
 } host_options_t;
 
 /* Alerts of one (gid, sid). */
@@ -80,11 +85,13 @@ typedef struct host_stats {
     double seconds;             /* wall time of the packet loop */
     uint64_t first_ts_us, last_ts_us;
     int interrupted;            /* stopped by a signal */
+    int input_errors;           /* inputs skipped through input_error */
 } host_stats_t;
 
 /* Run the whole pipeline: plugin already loaded and initialised (`pctx`).
- * Returns 0, or -1 with err (input errors abort the run: the message names
- * the file and byte offset). Stats are filled in both cases. */
+ * Returns 0, or -1 with err (an input error aborts the run unless
+ * opt->input_error takes it: the message names the file and byte offset).
+ * Stats are filled in both cases. */
 int host_run(const host_options_t *opt, const host_plugin_t *hp, void *pctx,
              const host_sink_t *sink, host_stats_t *stats, ef_err_t *err);
 
