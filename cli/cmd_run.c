@@ -556,8 +556,9 @@ int ef_cmd_run(int argc, char **argv)
     if (run_rc < 0)
         goto fail;
     if (st.input_errors) {
-        ef_err_set(&err, "%d of %d inputs could not be read to their end (errors above); "
-                         "the run went on with the others", st.input_errors, n_inputs);
+        ef_err_set(&err, "%d of %d inputs could not be read to their end (errors above)%s",
+                   st.input_errors, n_inputs,
+                   st.input_errors < n_inputs ? "; the run went on with the others" : "");
         goto fail;
     }
     if (ctx.eve_failed) {
