@@ -547,6 +547,7 @@ int ef_cmd_run(int argc, char **argv)
     if (ctx.eve && (ctx.eve_types & EF_EVE_TYPE_STATS) && write_stats(&ctx, &st, &serr) < 0)
         eve_failed(&ctx, &serr);
     uint64_t lines = ctx.eve ? ef_eve_lines(ctx.eve) : 0;
+    uint64_t lost = ctx.eve ? ef_eve_lost(ctx.eve) : 0; /* final: the buffer is empty */
     if (ctx.eve && ef_eve_close(ctx.eve, &serr) < 0)
         eve_failed(&ctx, &serr);
     ctx.eve = NULL;
@@ -562,7 +563,7 @@ int ef_cmd_run(int argc, char **argv)
         goto fail;
     }
     if (ctx.eve_failed) {
-        ef_err_set(&err, "%s", ctx.eve_error);
+        ef_err_set(&err, "%s; %" PRIu64 " EVE lines lost in all", ctx.eve_error, lost);
         goto fail;
     }
     rc = 0;

@@ -453,7 +453,7 @@ static int read_all(reader_t *rd, ef_err_t *err)
                 *opt->capture_slot = NULL;
             ef_capture_close(c);
         } else {
-            rc = -1;
+            rc = *opt->stop ? 0 : -1; /* a signal interrupted the open (EINTR) */
         }
         if (rc < 0 && opt->input_error) { /* skip this input, go on with the next */
             opt->input_error(opt->input_error_user, err);

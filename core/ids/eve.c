@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -448,32 +449,53 @@ ef_eve_t *ef_eve_open(const char *path, const ef_eve_opts_t *opts, ef_err_t *err
     return w;
 }
 
-/* Write n bytes (whole lines) to the descriptor; sets the sticky error. */
-static int write_all(ef_eve_t *w, const char *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t r = write(w->fd, p, n);
-        if (r < 0 && errno == EINTR)
-            continue;
-        if (r <= 0) {
-            w->error = r < 0 ? errno : EIO;
-            snprintf(w->errmsg, sizeof w->errmsg, "%s: EVE write failed: %s", w->name,
-                     strerror(w->error));
-            return -1;
-        }
-        p += r;
-        n -= (size_t)r;
-    }
-    clock_gettime(CLOCK_MONOTONIC, &w->last_write);
-    return 0;
-}
-
 static size_t count_lines(const char *p, size_t n)
 {
     size_t c = 0;
     for (size_t i = 0; i < n; i++)
         c += p[i] == '\n';
     return c;
+}
+
+/* A write that failed part-way (disk full) cut a line: take the cut part
+ * back off a regular file so it still holds complete lines only. Best
+ * effort: other files (pipes, devices) cannot be trimmed. */
+static void trim_cut_line(ef_eve_t *w, size_t cut)
+{
+    struct stat st;
+    if (fstat(w->fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size >= (off_t)cut &&
+        ftruncate(w->fd, st.st_size - (off_t)cut) != 0) {
+        /* nothing more to do: the error is already reported */
+    }
+}
+
+/* Write n bytes (whole lines) to the descriptor; sets the sticky error.
+ * On failure *lines_done (may be NULL) gets the number of complete lines
+ * that were written before it. */
+static int write_all(ef_eve_t *w, const char *p, size_t n, size_t *lines_done)
+{
+    size_t done = 0;
+    while (done < n) {
+        ssize_t r = write(w->fd, p + done, n - done);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            w->error = r < 0 ? errno : EIO;
+            snprintf(w->errmsg, sizeof w->errmsg, "%s: EVE write failed: %s", w->name,
+                     strerror(w->error));
+            size_t whole = done;
+            while (whole > 0 && p[whole - 1] != '\n')
+                whole--;
+            if (whole < done)
+                trim_cut_line(w, done - whole);
+            if (lines_done)
+                *lines_done = count_lines(p, whole);
+            return -1;
+        }
+        done += (size_t)r;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &w->last_write);
+    return 0;
 }
 
 /* Caller holds the lock. */
@@ -483,9 +505,10 @@ static int flush_locked(ef_eve_t *w)
         return -1;
     if (w->len == 0)
         return 0;
-    int rc = write_all(w, w->buf, w->len);
+    size_t written = 0;
+    int rc = write_all(w, w->buf, w->len, &written);
     if (rc < 0)
-        w->lost += count_lines(w->buf, w->len);
+        w->lost += count_lines(w->buf, w->len) - written;
     w->len = 0;
     return rc;
 }
@@ -518,7 +541,7 @@ static int emit_line(ef_eve_t *w, jb_t *b, ef_err_t *err)
         if (w->len + b->len > EVE_BUF)
             rc = flush_locked(w);
         if (rc == 0 && b->len > EVE_BUF) {
-            rc = write_all(w, b->p, b->len);
+            rc = write_all(w, b->p, b->len, NULL);
         } else if (rc == 0) {
             memcpy(w->buf + w->len, b->p, b->len);
             w->len += b->len;
