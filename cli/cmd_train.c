@@ -20,7 +20,7 @@
 
 typedef struct train_args {
     int pretrain;
-    const char *input, *output, *test_csv, *pretrained, *curve;
+    const char *input, *output, *test_csv, *pretrained, *curve, *split_out;
     const char *labels, *class_weights;
     int arch;
     int k, epochs, batch, hidden, layers, context, patience, quiet, direction;
@@ -71,6 +71,7 @@ static void usage(FILE *out, int pretrain)
           "  --direction          use the packet direction as a third input feature\n"
           "  --train-reorder P    augment: swap adjacent packets with probability P\n"
           "  --curve PREFIX       write PREFIX.tsv and PREFIX.png (gnuplot)\n"
+          "  --split-out FILE     write the rows of each split (row,split) as CSV\n"
           "  -q, --quiet          no per-epoch progress lines\n",
           out);
     if (!pretrain)
@@ -142,7 +143,7 @@ enum {
     OPT_MODEL = 256, OPT_LABELS, OPT_EPOCHS, OPT_BATCH, OPT_LR, OPT_HIDDEN, OPT_LAYERS,
     OPT_CONTEXT, OPT_SEED, OPT_INIT, OPT_CW, OPT_SELECT, OPT_PATIENCE, OPT_PRETRAINED,
     OPT_SPLIT, OPT_NSTREAMS, OPT_NTEST, OPT_NVALID, OPT_FRACTIONS, OPT_TESTCSV, OPT_DIRECTION,
-    OPT_REORDER, OPT_CURVE,
+    OPT_REORDER, OPT_CURVE, OPT_SPLITOUT,
 };
 
 static const struct option long_opts[] = {
@@ -163,6 +164,7 @@ static const struct option long_opts[] = {
     {"direction", no_argument, 0, OPT_DIRECTION},
     {"train-reorder", required_argument, 0, OPT_REORDER},
     {"curve", required_argument, 0, OPT_CURVE},  {"quiet", no_argument, 0, 'q'},
+    {"split-out", required_argument, 0, OPT_SPLITOUT},
     {"help", no_argument, 0, 'h'},               {0, 0, 0, 0},
 };
 
@@ -249,6 +251,7 @@ static int set_option(train_args_t *a, int c, const char *v)
     case OPT_DIRECTION: a->direction = 1; return 0;
     case OPT_REORDER: return parse_double(v, "--train-reorder", 0, 1, &a->train_reorder);
     case OPT_CURVE: a->curve = v; return 0;
+    case OPT_SPLITOUT: a->split_out = v; return 0;
     case 'q': a->quiet = 1; return 0;
     }
     return -1;
@@ -640,6 +643,26 @@ static int load_data(job_t *j, const train_args_t *a, ef_err_t *err)
     return ef_data_split(j->ds, &so, &j->split, err);
 }
 
+/* The data row numbers of each split, so another tool (e.g. the PyTorch
+ * reference, tools/torch_reference_train.py) can use exactly these rows. */
+static int write_split(const char *path, const ef_dataset_t *ds, const ef_split_t *sp,
+                       ef_err_t *err)
+{
+    FILE *f = fopen(path, "w");
+    if (!f)
+        return ef_err_set(err, "%s: cannot write: %s", path, strerror(errno));
+    fputs("row,split\n", f);
+    const size_t *parts[3] = {sp->train, sp->valid, sp->test};
+    const size_t ns[3] = {sp->n_train, sp->n_valid, sp->n_test};
+    static const char *const names[3] = {"train", "valid", "test"};
+    for (int p = 0; p < 3; p++)
+        for (size_t i = 0; i < ns[p]; i++)
+            fprintf(f, "%lld,%s\n", (long long)ds->row[parts[p][i]], names[p]);
+    if (ferror(f) | (fclose(f) != 0))
+        return ef_err_set(err, "%s: write failed", path);
+    return 0;
+}
+
 static int run_training(int argc, char **argv)
 {
     train_args_t a;
@@ -657,6 +680,10 @@ static int run_training(int argc, char **argv)
     ef_rows_t valid = {j.ds, j.split.valid, j.split.n_valid};
     ef_rows_t test = j.test_ds ? (ef_rows_t){j.test_ds, j.test_all, j.test_ds->n}
                                : (ef_rows_t){j.ds, j.split.test, j.split.n_test};
+    if (a.split_out && write_split(a.split_out, j.ds, &j.split, &err) < 0) {
+        fprintf(stderr, "earlyflow: %s\n", err.msg);
+        goto out;
+    }
     print_class_counts("training", j.ds, train.idx, train.n);
     print_class_counts("validation", j.ds, valid.idx, valid.n);
     print_class_counts("test", test.ds, test.idx, test.n);
