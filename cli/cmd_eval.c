@@ -441,6 +441,10 @@ static int load(eval_job_t *j, const eval_args_t *a, ef_err_t *err)
 {
     if (!(j->m = ef_model_load_file(a->model, err)))
         return -1;
+    if (ef_model_num_classes(j->m) < 1)
+        return ef_err_set(err, "%s is a %s model without classes (a pre-training "
+                          "autoencoder?); evaluate a classifier",
+                          a->model, ef_model_arch(j->m));
     ef_data_opts_t o = {.labels = ef_model_labels(j->m),
                         .n_labels = ef_model_num_classes(j->m),
                         .need_dir = model_uses_dir(j->m),
