@@ -220,7 +220,7 @@ static int run_setup(run_t *r, const ef_rows_t *train, const ef_train_opts_t *o,
 {
     ef_net_config_t cfg = o->net;
     cfg.features = o->use_dir ? 3 : 2;
-    cfg.classes = r->classes;
+    cfg.classes = r->autoenc ? 0 : r->classes;
     ef_train_fit_preproc(train, o->use_dir, &r->pp);
     r->F = cfg.features;
     r->maxb = o->batch > EVAL_BATCH ? o->batch : EVAL_BATCH;

@@ -21,12 +21,12 @@ expect() {
 
 # Three classes, k = 5, sizes/times by class; a 'dirs' column; 1 in 40 rows
 # carries a label the training list lacks.
-gen() { # gen K ROWS_PER_CLASS SEED
-    awk -v k="$1" -v n="$2" -v seed="$3" 'BEGIN {
+gen() { # gen K ROWS_PER_CLASS SEED [nodirs]
+    awk -v k="$1" -v n="$2" -v seed="$3" -v nodirs="${4:-}" 'BEGIN {
         srand(seed)
         for (j = 1; j <= k; j++) printf "pktSize%d,", j
         for (j = 1; j <= k; j++) printf "pktTime%d,", j
-        print "c2s,dirs,taxonomy label"
+        print nodirs ? "c2s,taxonomy label" : "c2s,dirs,taxonomy label"
         split("Unlabeled HTTP Alpha", L, " ")
         for (i = 0; i < 3 * n; i++) {
             c = i % 3
@@ -39,12 +39,12 @@ gen() { # gen K ROWS_PER_CLASS SEED
             d = ""
             for (j = 1; j <= k; j++) d = d (j % 2)
             label = (i % 40 == 39) ? "DoS" : L[c + 1]
-            printf "%d,%s,%s\n", int((k + 1) / 2), d, label
+            printf "%d,%s%s\n", int((k + 1) / 2), nodirs ? "" : d ",", label
         }
     }'
 }
 gen 5 150 1 >"$T/d.csv"
-gen 3 20 2 >"$T/k3.csv"
+gen 3 20 2 nodirs >"$T/k3.csv"
 LABELS=Unlabeled,HTTP,Alpha
 COMMON=(--labels "$LABELS" --n-test 30 --n-valid 30 --epochs 25 --patience 5 --lr 0.01 --seed 4)
 

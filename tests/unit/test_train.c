@@ -218,13 +218,17 @@ START_TEST(pretrained_encoder_carries_into_seq2seq)
                   cls.test.macro_f1);
     ef_train_result_free(&cls);
 
-    /* A pre-training of another size matches nothing: refused. */
+    /* A pre-training of another size does not fit: refused. */
     quick_opts(&o, EF_ARCH_SEQ2SEQ);
     o.net.hidden = 8;
     o.pretrained = ae_path;
     ck_assert_int_eq(train(&o, &cls, &err), -1);
-    ck_assert_msg(strstr(err.msg, "no tensor matches the seq2seq network") != NULL, "%s",
-                  err.msg);
+    ck_assert_msg(strstr(err.msg, "encoder.rnn.weight_ih_l0: shape") != NULL, "%s", err.msg);
+    /* An MLP shares no tensor name with the autoencoder: refused. */
+    quick_opts(&o, EF_ARCH_MLP);
+    o.pretrained = ae_path;
+    ck_assert_int_eq(train(&o, &cls, &err), -1);
+    ck_assert_msg(strstr(err.msg, "no tensor matches the mlp network") != NULL, "%s", err.msg);
     ef_train_result_free(&ae);
     free(ae_path);
 }
