@@ -4,7 +4,12 @@
  * Errors name the file and the byte offset (files) or the interface (live):
  *     "trace.pcap: byte 81234: truncated packet record (caplen 1514, 320 bytes left)"
  * A file that libpcap opens but whose interfaces it cannot read yields an
- * error, not an empty success. One capture is used by one thread. */
+ * error, not an empty success: libpcap's own refusal is passed on, and after
+ * end of file the reader's position must have reached the file size. A link
+ * type ef_decode() does not support is refused at open. Timestamps are
+ * microseconds (nanosecond files are converted by libpcap, truncating).
+ * One capture is used by one thread; only ef_capture_break() may be called
+ * from another thread or a signal handler. */
 #ifndef EF_NET_CAPTURE_H
 #define EF_NET_CAPTURE_H
 
@@ -29,21 +34,25 @@ ef_capture_t *ef_capture_open_live(const char *iface, const char *bpf, int snapl
                                    ef_err_t *err);
 
 /* Next frame: returns 1 with *frame filled, 0 at end of input, -1 on error
- * (err set). A live capture returns 0 after ef_capture_break(). */
+ * (err set). Returns 0 after ef_capture_break(). wirelen >= caplen always. */
 int ef_capture_next(ef_capture_t *c, ef_frame_t *frame, ef_err_t *err);
 
-/* Make a blocked live ef_capture_next() return (async-signal-safe). */
+/* Make ef_capture_next() return 0, also when blocked on a live interface
+ * (async-signal-safe). */
 void ef_capture_break(ef_capture_t *c);
 
 int ef_capture_linktype(const ef_capture_t *c);
 const char *ef_capture_name(const ef_capture_t *c);
 uint64_t ef_capture_bytes_read(const ef_capture_t *c); /* file offset, for progress */
 uint64_t ef_capture_file_size(const ef_capture_t *c);  /* 0 when unknown / live */
+uint64_t ef_capture_packets(const ef_capture_t *c);    /* frames returned so far */
 void ef_capture_close(ef_capture_t *c);
 
-/* Expand inputs: files as given, directories into their regular files sorted
- * by name (not recursive, hidden files skipped). *out is a NULL-terminated
- * array the caller frees with ef_capture_inputs_free. */
+/* Expand inputs: files as given ("-" too), directories into their regular
+ * files sorted by name (byte order; not recursive, hidden files skipped).
+ * *out is a NULL-terminated array the caller frees with
+ * ef_capture_inputs_free. A path that does not exist, a directory with no
+ * files, or no input at all is an error (-1, err set, *out NULL). */
 int ef_capture_expand_inputs(const char *const *paths, int npaths, char ***out, int *nout,
                              ef_err_t *err);
 void ef_capture_inputs_free(char **list);

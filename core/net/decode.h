@@ -18,12 +18,17 @@
  * keeps its true size. A frame whose IP header itself is cut off, or whose
  * transport header is too short to hold the ports, is malformed and counted;
  * a TCP header that holds the ports but not the flags is decoded with
- * EF_PKT_L4_PARTIAL set and flags 0.
+ * EF_PKT_L4_PARTIAL set and flags 0 (PARTIAL is also set when the flags are
+ * there but the rest of the TCP header, or UDP's 8 bytes, are not). An empty
+ * frame on a raw-IP link type has no version nibble: EF_DEC_MAL_IP_VERSION.
+ * Checksums are not verified (offloaded captures carry wrong ones).
  *
  * Fragments: the first fragment (offset 0) carries the transport header and
  * is decoded normally with EF_PKT_FRAG set; a later fragment (offset > 0) has
  * EF_PKT_FRAG_LATER set, no ports (0) and `frag_id` set, so the flow table
- * can attribute it to the flow of its first fragment (see flow.h). */
+ * can attribute it to the flow of its first fragment (see flow.h); its
+ * `proto` is that of the fragmented packet (IPv6: the fragment header's next
+ * header). Fragments are not reassembled. */
 #ifndef EF_NET_DECODE_H
 #define EF_NET_DECODE_H
 
@@ -78,9 +83,11 @@ typedef enum ef_decode_status {
     EF_DEC_MAL_IP6_EXT,         /* extension header cut short or chain too long */
     EF_DEC_MAL_IP6_PLEN,        /* payload length larger than the frame */
     EF_DEC_MAL_TCP_TRUNC,       /* not even the 4 port bytes captured */
-    EF_DEC_MAL_TCP_HLEN,        /* data offset < 5 */
-    EF_DEC_MAL_UDP_TRUNC,
+    EF_DEC_MAL_TCP_HLEN,        /* data offset < 5, or beyond the segment
+                                   (the latter not checked on fragments) */
+    EF_DEC_MAL_UDP_TRUNC,       /* not even the 4 port bytes captured */
     EF_DEC_MAL_ICMP_TRUNC,      /* not even type and code captured */
+    EF_DEC_MAL_VLAN_DEPTH,      /* more than 4 stacked VLAN tags */
     EF_DEC_MAL__COUNT
 } ef_decode_status_t;
 
@@ -90,10 +97,13 @@ const char *ef_decode_status_name(ef_decode_status_t s);
 typedef struct ef_packet {
     uint64_t ts_us;       /* capture time, microseconds since the epoch */
     const uint8_t *l3;    /* start of the IP header inside the frame */
-    uint32_t l3_caplen;   /* captured bytes from l3 on */
+    uint32_t l3_caplen;   /* captured bytes from l3 on, at most the IP length
+                             (link-layer padding after the packet excluded) */
     uint32_t frag_id;     /* IPv4 identification / IPv6 fragment id */
-    uint32_t vlan;        /* outer VLAN id << 12 | inner VLAN id (0: none) */
-    uint16_t ip_len;      /* IP total length from the header */
+    uint32_t vlan;        /* one tag: its id; two or more: outer id << 12 | next
+                             id (tags beyond the second are skipped); 0: none */
+    uint16_t ip_len;      /* IP total length from the header (IPv6: payload
+                             length + 40, saturated at 65535) */
     uint16_t sport, dport;/* host byte order; 0 when EF_PKT_HAS_PORTS is clear */
     uint8_t ip_version;   /* 4 or 6 */
     uint8_t proto;        /* transport protocol (after IPv6 extension headers) */
@@ -106,8 +116,9 @@ typedef struct ef_packet {
     uint8_t dst[16];
 } ef_packet_t;
 
-/* Decode one frame. `wirelen` is the original length on the wire (>= caplen).
- * On EF_DEC_OK `out` is filled; on any other status `out` is unspecified. */
+/* Decode one frame. `wirelen` is the original length on the wire (>= caplen;
+ * a smaller value is taken as caplen). On EF_DEC_OK `out` is filled and
+ * `out->l3` points into `frame`; on any other status `out` is unspecified. */
 ef_decode_status_t ef_decode(int linktype, const uint8_t *frame, uint32_t caplen,
                              uint32_t wirelen, uint64_t ts_us, ef_packet_t *out);
 

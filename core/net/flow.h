@@ -14,17 +14,34 @@
  *   ESTABLISHED  packets seen in both directions
  *   CLOSED       RST seen, or FIN seen from both sides; kept for the closed
  *                timeout so the last ACKs stay in the flow, then ended
- * A pure SYN that arrives for a CLOSED flow ends it and starts a new flow.
+ * A pure SYN (SYN without ACK/RST/FIN) that arrives for a CLOSED flow ends it
+ * and starts a new flow. The table clock is the latest packet timestamp seen
+ * (it never goes back); a flow idle for longer than its state's timeout ends
+ * before the next packet is looked up, so that packet starts a new flow.
  *
  * Every flow is reported exactly once to the end callback, with the reason:
  * FIN/RST (closed flow timed out or was replaced), TIMEOUT (idle), EVICTED
  * (table full: the least recently seen flow makes room) or SHUTDOWN
- * (ef_flow_table_flush at end of input).
+ * (ef_flow_table_flush at end of input). A CLOSED flow always ends as FIN or
+ * RST (whichever closed it first), also when evicted or flushed, so EVICTED
+ * counts only flows cut short. Eviction ties prefer CLOSED, then NEW, then
+ * ESTABLISHED flows. Expiry costs O(1) per expired flow (per-state LRU lists
+ * ordered by last packet time).
  *
- * Memory: every entry (ef_flow_t + the caller's ext storage) and the hash
- * buckets are allocated once, at creation, from `memcap`; the packet path
- * never allocates. Flows of one table are touched by one thread; run one
- * table per worker and shard packets with ef_flow_shard_hash(). */
+ * Memory: every entry (ef_flow_t + the caller's ext storage, each rounded up
+ * to 16 bytes), the hash buckets (a power of two >= capacity, 4 bytes each)
+ * and the first-fragment table (frag_slots rounded up to a power of two, 56
+ * bytes each) are allocated once, at creation, within `memcap`; capacity is
+ * what fits. The packet path never allocates. Flows of one table are touched
+ * by one thread; run one table per worker and shard packets with
+ * ef_flow_shard_hash().
+ *
+ * Fragments: a first fragment with ports is remembered (addresses, protocol,
+ * fragment id, VLAN -> ports) for 30 s of packet time in a small fixed table
+ * (4-way probing, the oldest entry makes room); a later TCP/UDP fragment
+ * joins the flow of its first fragment, or is an orphan (counted, not
+ * tracked) when that was not seen. Later fragments of port-less protocols
+ * key directly. */
 #ifndef EF_NET_FLOW_H
 #define EF_NET_FLOW_H
 
@@ -71,9 +88,13 @@ typedef struct ef_flow {
     uint8_t tcp_seen;    /* OR of EF_TCP_* flags seen in either direction */
     uint8_t end_reason;  /* ef_flow_end_reason_t, set before the end callback */
     uint32_t pkts[2];    /* [0] client->server, [1] server->client */
-    uint64_t id;         /* stable id: hash of key and first timestamp */
-    uint64_t first_ts_us;
-    uint64_t last_ts_us;
+    uint64_t id;         /* stable id: hash of key and first timestamp, the same
+                            in every run, table size and worker count; 1..2^53-1
+                            (exact as a JSON number) */
+    uint64_t first_ts_us;/* timestamp of the flow's first packet */
+    uint64_t last_ts_us; /* table clock at the flow's latest packet (= its
+                            timestamp unless it was stamped before an earlier
+                            packet of the capture) */
     /* table internals */
     uint32_t hnext_, lprev_, lnext_;
     uint8_t fin_seen_;   /* bit 0: client FIN, bit 1: server FIN */
@@ -97,7 +118,8 @@ static inline uint16_t ef_flow_server_port(const ef_flow_t *f) { return f->key.p
 typedef struct ef_flow_config {
     uint64_t memcap;            /* bytes for entries + buckets (default 64 MiB) */
     uint32_t ext_size;          /* caller bytes per flow (default 0) */
-    uint32_t frag_slots;        /* first-fragment memory for later fragments (default 4096) */
+    uint32_t frag_slots;        /* first-fragment memory for later fragments (default
+                                   4096; 0: every later TCP/UDP fragment is an orphan) */
     uint64_t timeout_us[EF_FLOW__STATES]; /* per state; defaults 1 s each */
 } ef_flow_config_t;
 
@@ -117,9 +139,12 @@ typedef struct ef_flow_stats {
 typedef struct ef_flow_table ef_flow_table_t;
 
 /* Called once per flow when it ends; flow->end_reason tells why. The flow
- * and its ext storage are valid during the call only. */
+ * and its ext storage are valid during the call only. The callback must not
+ * call back into the table. */
 typedef void (*ef_flow_end_fn)(void *user, ef_flow_t *flow);
 
+/* cfg NULL means defaults. Fails (NULL, err set) when memcap holds not even
+ * one flow, ext_size > 1 MiB, frag_slots > 2^20, or memory is short. */
 ef_flow_table_t *ef_flow_table_new(const ef_flow_config_t *cfg, ef_flow_end_fn on_end,
                                    void *user, ef_err_t *err);
 /* Frees the table; flows still in it are dropped without a callback (call
@@ -139,6 +164,11 @@ typedef struct ef_flow_hit {
  * not seen; counted in frag_orphans). End callbacks may run inside. */
 int ef_flow_table_track(ef_flow_table_t *t, const ef_packet_t *p, ef_flow_hit_t *hit);
 
+/* Optional hint for batch processing: start loading the hash bucket of the
+ * packet's flow (call for packet i+1 while packet i is being processed).
+ * Changes nothing observable. */
+void ef_flow_table_prefetch(const ef_flow_table_t *t, const ef_packet_t *p);
+
 /* End every flow idle for longer than its state's timeout at `now_us`. */
 void ef_flow_table_expire(ef_flow_table_t *t, uint64_t now_us);
 
@@ -148,7 +178,8 @@ void ef_flow_table_flush(ef_flow_table_t *t);
 
 const ef_flow_stats_t *ef_flow_table_stats(const ef_flow_table_t *t);
 
-/* Bytes one flow costs in this table (entry + ext + its share of buckets). */
+/* Bytes one flow costs in this table (entry + ext + its share of buckets;
+ * the fixed first-fragment table is not included). */
 size_t ef_flow_table_bytes_per_flow(const ef_flow_table_t *t);
 
 /* Hash for sharding packets over worker threads: symmetric (same for both
