@@ -663,6 +663,106 @@ static int write_split(const char *path, const ef_dataset_t *ds, const ef_split_
     return 0;
 }
 
+static void set_train_opts(const train_args_t *a, const ef_dataset_t *ds, ef_train_opts_t *o)
+{
+    ef_train_opts_default(o, (ef_arch_t)a->arch, ds->k);
+    o->net.hidden = a->hidden;
+    o->net.layers = a->layers;
+    o->net.context = a->context;
+    o->use_dir = a->direction;
+    o->init = a->init;
+    o->seed = a->seed;
+    o->epochs = a->epochs;
+    o->batch = a->batch;
+    o->lr = a->lr;
+    o->patience = a->patience;
+    o->select = a->select;
+    o->train_reorder = a->train_reorder;
+    o->pretrained = a->pretrained;
+    fprintf(stderr, "%s %s: k=%d hidden=%d layers=%d context=%d, %d epochs max, batch %d, "
+            "lr %g, seed %llu\n",
+            a->pretrain ? "pre-training" : "training", ef_arch_name((ef_arch_t)a->arch), ds->k,
+            a->hidden, a->layers, a->context, a->epochs, a->batch, (double)a->lr,
+            (unsigned long long)a->seed);
+}
+
+/* --class-weights into j->weights (and its text for the metadata); 0 when
+ * none, 1 when set, -1 on a bad value. */
+static int set_class_weights(job_t *j, const train_args_t *a, const ef_rows_t *train,
+                             char *text, size_t cap)
+{
+    snprintf(text, cap, "none");
+    if (a->pretrain)
+        return 0;
+    if (!(j->weights = calloc((size_t)j->ds->n_classes, sizeof *j->weights)))
+        return -1;
+    int w = parse_class_weights(a->class_weights, train, j->ds->n_classes, j->weights);
+    if (w <= 0)
+        return w;
+    size_t l = 0;
+    for (int c = 0; c < j->ds->n_classes && l < cap; c++)
+        l += (size_t)snprintf(text + l, cap - l, "%s%g", c ? "," : "", (double)j->weights[c]);
+    fprintf(stderr, "class weights: %s\n", text);
+    return 1;
+}
+
+static int save_model(const job_t *j, const train_args_t *a, const char *cw, int argc,
+                      char **argv, ef_err_t *err)
+{
+    meta_t meta = {0};
+    build_meta(&meta, a, j->ds, j->test_ds, &j->split, &j->res, cw, command_line(argc, argv));
+    int rc = ef_net_save(j->res.net, &j->res.pp, (const char *const *)j->labels, meta.kv, meta.n,
+                         a->output, err);
+    meta_free(&meta);
+    if (rc == 0)
+        fprintf(stderr, "wrote %s\n", a->output);
+    return rc;
+}
+
+/* Load, split, train, save; returns the exit status. */
+static int run_job(job_t *j, const train_args_t *a, int argc, char **argv)
+{
+    ef_err_t err;
+    if (load_data(j, a, &err) < 0 ||
+        (a->split_out && write_split(a->split_out, j->ds, &j->split, &err) < 0))
+        goto fail;
+    ef_rows_t train = {j->ds, j->split.train, j->split.n_train};
+    ef_rows_t valid = {j->ds, j->split.valid, j->split.n_valid};
+    ef_rows_t test = j->test_ds ? (ef_rows_t){j->test_ds, j->test_all, j->test_ds->n}
+                                : (ef_rows_t){j->ds, j->split.test, j->split.n_test};
+    print_class_counts("training", j->ds, train.idx, train.n);
+    print_class_counts("validation", j->ds, valid.idx, valid.n);
+    print_class_counts("test", test.ds, test.idx, test.n);
+    char cw_text[512];
+    int w = set_class_weights(j, a, &train, cw_text, sizeof cw_text);
+    if (w < 0)
+        return 2;
+    ef_train_opts_t o;
+    set_train_opts(a, j->ds, &o);
+    o.class_weights = w ? j->weights : NULL;
+    progress_t prog = {.quiet = a->quiet, .pretrain = a->pretrain};
+    if (a->curve && !(prog.curve = j->curve = open_curve(a, &j->tsv)))
+        return 1;
+    o.on_epoch = on_epoch;
+    o.ctx = &prog;
+    if (ef_train_run(&train, &valid, &test, &o, &j->res, &err) < 0)
+        goto fail;
+    if (a->pretrained)
+        fprintf(stderr, "loaded %d tensors from %s\n", j->res.pretrained_tensors, a->pretrained);
+    print_result(a, j->ds, &j->res);
+    if (save_model(j, a, cw_text, argc, argv, &err) < 0)
+        goto fail;
+    if (j->curve) {
+        fclose(j->curve);
+        j->curve = NULL;
+        plot_curve(a, j->tsv);
+    }
+    return 0;
+fail:
+    fprintf(stderr, "earlyflow: %s\n", err.msg);
+    return 1;
+}
+
 static int run_training(int argc, char **argv)
 {
     train_args_t a;
@@ -670,91 +770,7 @@ static int run_training(int argc, char **argv)
     if (prc)
         return prc == 1 ? 0 : 2;
     job_t j = {0};
-    ef_err_t err;
-    int rc = 1;
-    if (load_data(&j, &a, &err) < 0) {
-        fprintf(stderr, "earlyflow: %s\n", err.msg);
-        goto out;
-    }
-    ef_rows_t train = {j.ds, j.split.train, j.split.n_train};
-    ef_rows_t valid = {j.ds, j.split.valid, j.split.n_valid};
-    ef_rows_t test = j.test_ds ? (ef_rows_t){j.test_ds, j.test_all, j.test_ds->n}
-                               : (ef_rows_t){j.ds, j.split.test, j.split.n_test};
-    if (a.split_out && write_split(a.split_out, j.ds, &j.split, &err) < 0) {
-        fprintf(stderr, "earlyflow: %s\n", err.msg);
-        goto out;
-    }
-    print_class_counts("training", j.ds, train.idx, train.n);
-    print_class_counts("validation", j.ds, valid.idx, valid.n);
-    print_class_counts("test", test.ds, test.idx, test.n);
-
-    ef_train_opts_t o;
-    ef_train_opts_default(&o, (ef_arch_t)a.arch, j.ds->k);
-    o.net.hidden = a.hidden;
-    o.net.layers = a.layers;
-    o.net.context = a.context;
-    o.use_dir = a.direction;
-    o.init = a.init;
-    o.seed = a.seed;
-    o.epochs = a.epochs;
-    o.batch = a.batch;
-    o.lr = a.lr;
-    o.patience = a.patience;
-    o.select = a.select;
-    o.train_reorder = a.train_reorder;
-    o.pretrained = a.pretrained;
-    char cw_text[512] = "none";
-    if (!a.pretrain) {
-        if (!(j.weights = calloc((size_t)j.ds->n_classes, sizeof *j.weights)))
-            goto out;
-        int w = parse_class_weights(a.class_weights, &train, j.ds->n_classes, j.weights);
-        if (w < 0) {
-            rc = 2;
-            goto out;
-        }
-        if (w) {
-            o.class_weights = j.weights;
-            size_t l = 0;
-            for (int c = 0; c < j.ds->n_classes && l < sizeof cw_text; c++)
-                l += (size_t)snprintf(cw_text + l, sizeof cw_text - l, "%s%g", c ? "," : "",
-                                      (double)j.weights[c]);
-            fprintf(stderr, "class weights: %s\n", cw_text);
-        }
-    }
-    progress_t prog = {.quiet = a.quiet, .pretrain = a.pretrain};
-    if (a.curve && !(prog.curve = j.curve = open_curve(&a, &j.tsv)))
-        goto out;
-    o.on_epoch = on_epoch;
-    o.ctx = &prog;
-    fprintf(stderr, "%s %s: k=%d hidden=%d layers=%d context=%d, %d epochs max, batch %d, "
-            "lr %g, seed %llu\n",
-            a.pretrain ? "pre-training" : "training", ef_arch_name((ef_arch_t)a.arch),
-            j.ds->k, a.hidden, a.layers, a.context, a.epochs, a.batch, (double)a.lr,
-            (unsigned long long)a.seed);
-    if (ef_train_run(&train, &valid, &test, &o, &j.res, &err) < 0) {
-        fprintf(stderr, "earlyflow: %s\n", err.msg);
-        goto out;
-    }
-    if (a.pretrained)
-        fprintf(stderr, "loaded %d tensors from %s\n", j.res.pretrained_tensors, a.pretrained);
-    print_result(&a, j.ds, &j.res);
-    meta_t meta = {0};
-    build_meta(&meta, &a, j.ds, j.test_ds, &j.split, &j.res, cw_text, command_line(argc, argv));
-    int saved = ef_net_save(j.res.net, &j.res.pp, (const char *const *)j.labels, meta.kv,
-                            meta.n, a.output, &err);
-    meta_free(&meta);
-    if (saved < 0) {
-        fprintf(stderr, "earlyflow: %s\n", err.msg);
-        goto out;
-    }
-    fprintf(stderr, "wrote %s\n", a.output);
-    if (j.curve) {
-        fclose(j.curve);
-        j.curve = NULL;
-        plot_curve(&a, j.tsv);
-    }
-    rc = 0;
-out:
+    int rc = run_job(&j, &a, argc, argv);
     job_free(&j);
     return rc;
 }
