@@ -234,6 +234,55 @@ START_TEST(pretrained_encoder_carries_into_seq2seq)
 }
 END_TEST
 
+typedef struct history {
+    int n;
+    ef_epoch_stats_t st[64];
+} history_t;
+
+static void record(void *ctx, const ef_epoch_stats_t *st)
+{
+    history_t *h = ctx;
+    if (h->n < 64)
+        h->st[h->n++] = *st;
+}
+
+/* The kept epoch is the first one with the best validation score: macro-F1
+ * by default, accuracy on request; the callback sees every epoch. */
+START_TEST(checkpoint_is_the_best_validation_epoch)
+{
+    for (int sel = 0; sel < 2; sel++) {
+        ef_train_opts_t o;
+        quick_opts(&o, EF_ARCH_LSTM);
+        o.lr = 0.002f;
+        o.epochs = 12;
+        o.patience = 0;
+        o.select = sel ? EF_SELECT_ACCURACY : EF_SELECT_F1;
+        history_t h = {0};
+        o.on_epoch = record;
+        o.ctx = &h;
+        ef_train_result_t res;
+        ef_err_t err;
+        ck_assert_msg(train(&o, &res, &err) == 0, "%s", err.msg);
+        ck_assert_int_eq(h.n, 12);
+        ck_assert_int_eq(res.epochs_run, 12);
+        int best = 0;
+        for (int e = 0; e < h.n; e++) {
+            double v = sel ? h.st[e].valid_acc : h.st[e].valid_f1;
+            double b = sel ? h.st[best].valid_acc : h.st[best].valid_f1;
+            if (v > b)
+                best = e;
+            ck_assert_int_eq(h.st[e].epoch, e + 1);
+            ck_assert(h.st[e].seconds >= 0);
+        }
+        ck_assert_int_eq(res.best_epoch, best + 1);
+        ck_assert_double_eq(res.best_valid_f1, h.st[best].valid_f1);
+        ck_assert_double_eq(res.best_valid_acc, h.st[best].valid_acc);
+        ck_assert_int_eq(h.st[best].improved, 1);
+        ef_train_result_free(&res);
+    }
+}
+END_TEST
+
 START_TEST(bad_options_and_rows_are_refused)
 {
     ef_train_opts_t o;
@@ -302,6 +351,7 @@ int main(void)
                         (int)(sizeof classifiers / sizeof classifiers[0]));
     tcase_add_test(tc, same_seed_gives_identical_model_bytes);
     tcase_add_test(tc, pretrained_encoder_carries_into_seq2seq);
+    tcase_add_test(tc, checkpoint_is_the_best_validation_epoch);
     tcase_add_test(tc, bad_options_and_rows_are_refused);
     tcase_add_test(tc, balanced_weights_and_preproc_fit_on_training_rows);
     suite_add_tcase(s, tc);
