@@ -9,7 +9,8 @@
 # usage: bench/run-accuracy.sh [BUILD_DIR] [CSV]
 #   CSV defaults to a synthetic file made by tools/make_synthetic_csv.py (NOT
 #   MAWILab data); pass a real K_5 CSV to compare on it.
-# env: SEEDS (default "1 2 3 4 5"), EPOCHS (30), PRE_EPOCHS (30), ARCHS ("bilstm seq2seq")
+# env: SEEDS (default "1 2 3 4 5"), EPOCHS (30), PRE_EPOCHS (30), ARCHS ("bilstm seq2seq"),
+#      N_STREAMS (per-class cap of the seed protocol, default 10000)
 set -eu
 cd "$(dirname "$0")/.."
 BUILD=${1:-build}
@@ -29,7 +30,7 @@ if [ -z "$CSV" ]; then
 else
     echo "data: $CSV"
 fi
-COMMON=(--epochs "$EPOCHS" --patience 10 --batch 20 --lr 0.001)
+COMMON=(--epochs "$EPOCHS" --patience 10 --batch 20 --lr 0.001 --n-streams "${N_STREAMS:-10000}")
 : >"$W/results"
 for seed in $SEEDS; do
     for arch in $ARCHS; do
