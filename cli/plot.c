@@ -137,7 +137,7 @@ int ef_plot_curve(const char *tsv, const char *png, int pretrain, ef_err_t *err)
     if (!f)
         return ef_err_set(err, "out of memory");
     put_terminal(f, png, 900, 500);
-    fputs("set datafile separator '\\t'\nset key outside top center horizontal\n"
+    fputs("set datafile separator '\\t'\nset key below horizontal\nset bmargin 5\n"
           "set xlabel 'epoch'\nset grid\nset ylabel 'loss'\n",
           f);
     fputs("set title 'earlyflow training'\n", f);
