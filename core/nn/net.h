@@ -24,7 +24,10 @@
  *            outputs fed back; MSE against the input sequence
  *   gru, bigru  as lstm / bilstm with GRU cells (h only; context from h)
  *
- * Thread-safety: an ef_net_t is used by one thread at a time. */
+ * Thread-safety: an ef_net_t is used by one thread at a time.
+ * OpenBLAS: the first ef_net_new sets OpenBLAS to one thread for the whole
+ * process (its threads cost more than they give on these small matrices;
+ * docs/performance.md, "Inference"). */
 #ifndef EF_NN_NET_H
 #define EF_NN_NET_H
 
@@ -92,7 +95,12 @@ void ef_net_init(ef_net_t *net, ef_init_t scheme, uint64_t seed);
 
 void ef_net_zero_grad(ef_net_t *net);
 
-/* Forward + backward over a batch (B <= max_batch): returns the mean loss
+/* In the three calls below, n may be NULL (every sample has k steps);
+ * n[b] outside 0..k is clamped (0: an empty sequence, the RNN state stays
+ * zero). B above max_batch is clamped to max_batch. Labels outside
+ * 0..classes-1 count with weight 0.
+ *
+ * Forward + backward over a batch (B <= max_batch): returns the mean loss
  * over the batch and ADDS d(mean loss)/d(param) into the gradient buffer.
  * Classifiers: cross-entropy against labels[B], weighted by class_weights
  * (NULL: all 1; weighted mean as PyTorch's reduction='mean'). autoenc: MSE
@@ -101,8 +109,13 @@ float ef_net_forward_backward(ef_net_t *net, int B, const float *x, const int *n
                               const int *labels, const float *class_weights);
 
 /* Forward only. Classifiers write softmax probabilities out[B][classes];
- * autoenc writes the reconstruction out[B][k][F]. */
+ * autoenc writes the reconstruction out[B][k][F] (zeros at steps >= n[b]). */
 void ef_net_forward(ef_net_t *net, int B, const float *x, const int *n, float *out);
+
+/* Classifiers: the logits [B][classes] of the latest forward pass (any of
+ * the three calls above), owned by the net, valid until the next call.
+ * Meaningless for autoenc. */
+const float *ef_net_logits(const ef_net_t *net);
 
 /* Mean loss of a batch without touching gradients. */
 float ef_net_loss(ef_net_t *net, int B, const float *x, const int *n, const int *labels,
@@ -130,9 +143,11 @@ int ef_net_save(const ef_net_t *net, const ef_preproc_t *pp, const char *const *
 /* Build a net from a model file (for fine-tuning or continued training). */
 ef_net_t *ef_net_load(const char *path, int max_batch, ef_preproc_t *pp_out, ef_err_t *err);
 
-/* Copy every tensor of `path` whose name and shape match a tensor of `net`
+/* Copy every tensor of `path` whose name matches a tensor of `net`
  * (SEQ: the autoencoder's encoder.* and mlp1.* into the classifier).
- * Returns the number of tensors copied, or -1 with err. */
+ * A name match with a different shape is an error (the pre-training would
+ * silently not carry over). Returns the number of tensors copied, or -1
+ * with err. */
 int ef_net_load_matching(ef_net_t *net, const char *path, ef_err_t *err);
 
 #endif

@@ -9,7 +9,10 @@
  * columns and one over all time columns of the training split, taken after
  * the log transform. The seed clips values above 1 only; earlyflow clips to
  * [0, 1] (identical on training data, and bounded on unseen inputs below the
- * training minimum). A zero range maps every value to 0. */
+ * training minimum). A zero range maps every value to 0. The log is taken
+ * in double and rounded to float (the value the fit stores), the scaling
+ * is in double: the fitted minimum and maximum map to exactly 0 and 1.
+ * NaN (a negative size) maps to 0. Stateless and thread-safe. */
 #ifndef EF_NN_PREPROC_H
 #define EF_NN_PREPROC_H
 
