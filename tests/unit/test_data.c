@@ -493,18 +493,19 @@ START_TEST(reorder_is_deterministic_with_the_right_rate)
     for (size_t t = 0; t < 4; t++) {
         ef_data_rng_t r;
         ef_data_rng_seed(&r, 11, 0);
-        const int trials = 40000;
-        long swaps = 0;
+        const int trials = 20000;
+        long swaps = 0, bad = 0;
         for (int i = 0; i < trials; i++) {
             swaps += ef_data_reorder_perm(&r, 5, ps[t], perm);
             int used[5] = {0};
             for (int j = 0; j < 5; j++) {
-                ck_assert_int_le(abs(perm[j] - j), 1); /* moves at most one place */
+                bad += abs(perm[j] - j) > 1; /* moves at most one place */
                 used[perm[j]]++;
             }
             for (int j = 0; j < 5; j++)
-                ck_assert_int_eq(used[j], 1); /* a permutation */
+                bad += used[j] != 1; /* a permutation */
         }
+        ck_assert_int_eq(bad, 0);
         double mean = (double)swaps / trials, want = expected_swaps(5, ps[t]);
         ck_assert_msg(fabs(mean - want) < 0.02, "p=%g: %g swaps per row, expected %g", ps[t],
                       mean, want);
