@@ -24,7 +24,7 @@ SRC=$(cd "$(dirname "$0")/.." && pwd)
 SHARED=${EF_SHARED_DATA:-$SRC/../shared/data}
 
 mkdir -p "$OUT"
-for t in decode capture mawilab config rules model json dataset; do
+for t in decode capture mawilab config rules model json dataset dataset_raw; do
     rm -rf "${OUT:?}/$t"
     mkdir -p "$OUT/$t"
 done
@@ -75,11 +75,21 @@ printf '{"a":[1,-2.5e-3,true,false,null],"b":{"c":"\\u00e9\\ud83d\\ude00\\n"},"d
     >"$OUT/json/mixed.json"
 printf '[[[[[[[[[[]]]]]]]]]]' >"$OUT/json/deep.json"
 
-# ---- dataset CSVs (the train branch's reader) -----------------------------------
+# ---- dataset CSVs ----------------------------------------------------------------
+# fuzz_dataset's byte 0 picks the reader options (see fuzz_dataset.c): all
+# labels with k from the header; need_dir + keep_unknown; k = 5; the seed's
+# labels + allow_empty_class + keep_unknown.
 printf 'pktSize1,pktSize2,pktSize3,pktTime1,pktTime2,pktTime3,c2s,taxonomy label\n60,52,1500,0,0.001,0.25,2,Unlabeled\n40,0,0,0,0,0,1,HTTP\n' \
-    >"$OUT/dataset/seed_k3.csv"
-printf 'pktSize1,pktSize2,pktTime1,pktTime2,c2s,taxonomy label,flow_id,dirs\n60,40,0,1e-3,1,Multi,7,10\n' \
-    >"$OUT/dataset/extended_k2.csv"
+    >"$OUT/dataset_raw/seed_k3.csv"
+printf 'pktSize1,pktSize2,pktTime1,pktTime2,pktDir1,pktDir2,c2s,taxonomy label,flow_id\n60,40,0,1e-3,1,0,1,Multi,7\n' \
+    >"$OUT/dataset_raw/dirs_k2.csv"
+for f in "$OUT"/dataset_raw/*.csv; do
+    b=$(basename "$f" .csv)
+    for opt in 000 003 020 106; do
+        { printf "\\$opt"; cat "$f"; } >"$OUT/dataset/${b}_o$opt"
+    done
+done
+rm -rf "${OUT:?}/dataset_raw"
 
 for t in decode capture mawilab config rules model json dataset; do
     printf 'make-corpus: %-8s %5d seeds %8d bytes\n' "$t" "$(find "$OUT/$t" -type f | wc -l)" \

@@ -12,6 +12,9 @@
  *                    generated traffic of every MAWILab category (Ethernet
  *                    and raw IP)
  *   OUTDIR/mawilab/  the generator's label file
+ *   OUTDIR/dataset_raw/  dataset CSVs from the project's writer (k 3 and 5;
+ *                    plain, extended, padded), without the option byte that
+ *                    fuzz_dataset expects (make-corpus.sh adds it)
  * and, for each PCAP given (e.g. ../shared/data captures), its first frames
  * into OUTDIR/decode/ (those seeds are built at run time, never committed). */
 #include <errno.h>
@@ -20,6 +23,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "data/dataset_csv.h"
 #include "gen/gen.h"
 #include "net/capture.h"
 #include "pktbuild.h"
@@ -258,6 +262,50 @@ static void generated(int raw)
     n_written += 2;
 }
 
+/* Dataset CSVs as `earlyflow collect` writes them. */
+static void datasets(void)
+{
+    static const char *const labels[] = {"Unlabeled", "HTTP", "NetworkScan", "DoS", "Other"};
+    static const unsigned flag_sets[] = {0, EF_DATASET_EXTENDED, EF_DATASET_PAD,
+                                         EF_DATASET_EXTENDED | EF_DATASET_PAD};
+    static const uint8_t a[16] = {10, 0, 0, 1}, b[16] = {0x20, 0x01, 0x0d, 0xb8, [15] = 2};
+    for (int k = 3; k <= 5; k += 2)
+        for (size_t fs = 0; fs < sizeof flag_sets / sizeof flag_sets[0]; fs++) {
+            char path[4096];
+            snprintf(path, sizeof path, "%s/dataset_raw/k%d_f%u.csv", outdir, k, flag_sets[fs]);
+            ef_err_t err;
+            ef_dataset_writer_t *w = ef_dataset_writer_open(path, k, flag_sets[fs], &err);
+            if (!w) {
+                fprintf(stderr, "ef_fuzz_seeds: %s\n", err.msg);
+                exit(1);
+            }
+            for (int r = 0; r < 8; r++) {
+                ef_features_t feat;
+                memset(&feat, 0, sizeof feat);
+                int n = 1 + r % (k + 1); /* some flows shorter than k */
+                for (int i = 0; i < n; i++)
+                    ef_features_add(&feat, 1600000000000000ull + (uint64_t)(i * i * 1500 + r),
+                                    (uint16_t)(40 + (r * 131 + i * 17) % 1460), (i + r) % 2);
+                ef_dataset_flow_t f = {
+                    .feat = &feat, .label = labels[r % 5], .flow_id = 1000u + (uint64_t)r,
+                    .ip_version = r % 3 ? 4 : 6, .proto = r % 4 ? 6 : 1, .has_ports = r % 4 != 0,
+                    .client_addr = r % 3 ? a : b, .server_addr = r % 3 ? a : b,
+                    .client_port = 40000, .server_port = 80, .start_ts_us = 1600000000000000ull,
+                    .pkts = (uint64_t)n, .end_reason = "fin", .app = r % 2 ? "TLS" : NULL,
+                };
+                if (ef_dataset_writer_add(w, &f, &err) < 0) {
+                    fprintf(stderr, "ef_fuzz_seeds: %s\n", err.msg);
+                    exit(1);
+                }
+            }
+            if (ef_dataset_writer_commit(w, &err) < 0) {
+                fprintf(stderr, "ef_fuzz_seeds: %s\n", err.msg);
+                exit(1);
+            }
+            n_written++;
+        }
+}
+
 /* The first frames of a capture as decode seeds. */
 static void frames_from(const char *path, int max)
 {
@@ -301,12 +349,14 @@ int main(int argc, char **argv)
     mkdir_sub("decode");
     mkdir_sub("capture");
     mkdir_sub("mawilab");
+    mkdir_sub("dataset_raw");
     for (int i = 0; i < N_LT; i++)
         frames_for_link(linktypes[i]);
     frames_special();
     captures();
     generated(0);
     generated(1);
+    datasets();
     for (int i = 2; i < argc; i++)
         frames_from(argv[i], 8);
     printf("ef_fuzz_seeds: %d seeds in %s\n", n_written, outdir);
