@@ -83,7 +83,7 @@ YAML
 # No suppressions: earlyflow, nDPI 4.2, libpcap, libyaml and OpenBLAS leave
 # nothing definitely or indirectly lost (a few still-reachable blocks of
 # OpenBLAS's init are allowed, they are not leaks).
-valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+valgrind --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect \
     --show-leak-kinds=definite,indirect --track-origins=yes \
     build-ci/earlyflow run -c "$vg/c.yaml" -S tests/data/rules/earlyflow.rules -l "$vg" "$@"
 grep -q '"event_type":"stats"' "$vg/eve.json"
