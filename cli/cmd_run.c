@@ -374,6 +374,12 @@ static void print_summary(FILE *out, const host_stats_t *st, const ef_ruleset_t 
                 st->flow.ended[r]);
     fprintf(out, "; peak %" PRIu64 " of %" PRIu64 ")\n", st->flow.peak_active,
             st->flow.capacity);
+    fprintf(out, "  memory       %12" PRIu64 "  bytes per tracked flow (%" PRIu64
+                 " of them the plugin's)", st->bytes_per_flow, st->plugin_bytes_per_flow);
+    if (st->ndpi_pool_slots)
+        fprintf(out, "; nDPI: %" PRIu64 " bytes per flow under inspection, pool of %" PRIu64,
+                st->ndpi_slot_bytes, st->ndpi_pool_slots);
+    fprintf(out, "\n");
     if (st->ndpi_detected || st->ndpi_no_slot)
         fprintf(out, "  app proto    %12" PRIu64 "  flows named by nDPI (%" PRIu64
                      " found its pool full)\n", st->ndpi_detected, st->ndpi_no_slot);
@@ -416,8 +422,12 @@ static int write_stats(run_ctx_t *ctx, const host_stats_t *st, ef_err_t *err)
     ef_stats_set_u64(s, "flow.capacity", st->flow.capacity);
     ef_stats_set_u64(s, "flow.peak", st->flow.peak_active);
     ef_stats_set_u64(s, "flow.frag_orphans", st->flow.frag_orphans);
+    ef_stats_set_u64(s, "flow.bytes_per_flow", st->bytes_per_flow);
+    ef_stats_set_u64(s, "flow.plugin_bytes_per_flow", st->plugin_bytes_per_flow);
     ef_stats_set_u64(s, "app_layer.ndpi.detected", st->ndpi_detected);
     ef_stats_set_u64(s, "app_layer.ndpi.no_slot", st->ndpi_no_slot);
+    ef_stats_set_u64(s, "app_layer.ndpi.pool_slots", st->ndpi_pool_slots);
+    ef_stats_set_u64(s, "app_layer.ndpi.slot_bytes", st->ndpi_slot_bytes);
     ef_stats_set_u64(s, "early.verdicts", st->verdicts);
     ef_stats_set_u64(s, "early.at_flow_end", st->verdicts_at_end);
     for (int l = 0; l < st->n_labels; l++) {

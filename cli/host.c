@@ -474,6 +474,8 @@ static void merge_stats(host_stats_t *st, reader_t *rd, host_worker_t *ws, int n
         if (!w->flows)
             continue; /* set-up failed before this worker had a table */
         const ef_flow_stats_t *fs = ef_flow_table_stats(w->flows);
+        st->bytes_per_flow = ef_flow_table_bytes_per_flow(w->flows);
+        st->plugin_bytes_per_flow = w->storage_size;
         st->flow.capacity += fs->capacity;
         st->flow.active += fs->active;
         st->flow.peak_active += fs->peak_active;
@@ -490,6 +492,8 @@ static void merge_stats(host_stats_t *st, reader_t *rd, host_worker_t *ws, int n
             const ef_ndpi_stats_t *ns = ef_ndpi_stats(w->ndpi);
             st->ndpi_detected += ns->detected;
             st->ndpi_no_slot += ns->no_slot;
+            st->ndpi_pool_slots += ns->pool_size;
+            st->ndpi_slot_bytes = ns->slot_bytes;
         }
         for (int l = 0; l < w->n_labels; l++) {
             int j;

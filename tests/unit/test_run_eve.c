@@ -362,6 +362,19 @@ START_TEST(stats_event_and_summary)
     ck_assert_uint_eq(ju64(st, "stats.detect.sids.1:9100002"), NFLOWS);
     ck_assert_uint_eq(eve_count(c.e, "alert"), 1 + NFLOWS);
     ck_assert_uint_eq(eve_count(c.e, "early"), 16);
+    /* memory per tracked flow: the plugin's storage is part of it, and the
+     * table that many flows need fits the memcap (default 64 MiB) */
+    uint64_t per_flow = ju64(st, "stats.flow.bytes_per_flow");
+    uint64_t plugin = ju64(st, "stats.flow.plugin_bytes_per_flow");
+    uint64_t capacity = ju64(st, "stats.flow.capacity");
+    ck_assert_uint_gt(plugin, 0);
+    ck_assert_uint_gt(per_flow, plugin);
+    ck_assert_uint_le(capacity * per_flow, 64ull << 20);
+    ck_assert_uint_gt(capacity * per_flow, 60ull << 20);
+    char mem[160];
+    snprintf(mem, sizeof mem, "memory       %12llu  bytes per tracked flow (%llu of them the plugin's)\n",
+             (unsigned long long)per_flow, (unsigned long long)plugin);
+    ck_assert_msg(strstr(c.r.out, mem), "no '%s' in %s", mem, c.r.out);
 
     /* the summary on stdout says the same */
     const char *out = c.r.out;
