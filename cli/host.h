@@ -69,7 +69,7 @@ typedef struct host_stats {
     ef_flow_stats_t flow;
     uint64_t verdicts;
     int n_labels;
-    const char *label[HOST_MAX_LABELS];
+    const char *label[HOST_MAX_LABELS]; /* owned by the stats (host_stats_free) */
     uint64_t verdicts_by_label[HOST_MAX_LABELS];
     uint64_t verdicts_at_end;   /* emitted at flow end (short flows) */
     uint64_t alerts;

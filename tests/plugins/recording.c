@@ -19,7 +19,9 @@
  *
  * Verdicts: at the flow's 3rd packet (k=3, label from recorder.label,
  * score 0.75, probabilities {label: 0.75, "Unlabeled": 0.25}), and at flow
- * end for flows of 1-2 packets (at_flow_end). k_mask is {3}. */
+ * end for flows of 1-2 packets (at_flow_end). k_mask is {3}. The verdict's
+ * strings are overwritten as soon as the callback returns ("stale-..."), as
+ * the ABI allows. */
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -43,6 +45,10 @@ typedef struct rec_thread {
     rec_ctx_t *ctx;
     void *host_thread;
     int no;
+    /* The verdict's strings live here during the callback and are
+     * overwritten right after it: the ABI says they are valid only during
+     * the call, and a host that keeps the pointers shows garbage. */
+    char label[64], model[64], unl[64];
 } rec_thread_t;
 
 typedef struct rec_flow {
@@ -140,22 +146,28 @@ static void r_tdeinit(void *thread)
 
 static void emit(rec_thread_t *t, void *cookie, rec_flow_t *f, int at_end)
 {
-    static const char *const unl = "Unlabeled";
-    const char *labels[2] = {t->ctx->label, unl};
-    const float probs[2] = {0.75f, 0.25f};
+    snprintf(t->label, sizeof t->label, "%s", t->ctx->label);
+    snprintf(t->model, sizeof t->model, "recorder");
+    snprintf(t->unl, sizeof t->unl, "Unlabeled");
+    const char *labels[2] = {t->label, t->unl};
+    float probs[2] = {0.75f, 0.25f};
     ef_verdict_t v = {
-        .label = t->ctx->label,
+        .label = t->label,
         .score = 0.75f,
         .k = 3,
         .packets = (int)f->packets,
         .at_flow_end = at_end,
-        .model = "recorder",
+        .model = t->model,
         .n_classes = 2,
         .class_labels = labels,
         .probs = probs,
     };
     f->decided = 1;
     t->ctx->host->verdict(t->host_thread, cookie, &v);
+    /* gone after the call */
+    snprintf(t->label, sizeof t->label, "stale-label");
+    snprintf(t->model, sizeof t->model, "stale-model");
+    snprintf(t->unl, sizeof t->unl, "stale-class");
 }
 
 static void r_new(void *thread, void *storage, void *cookie)
