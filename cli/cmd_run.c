@@ -284,13 +284,24 @@ static ef_ruleset_t *load_rules(const run_args_t *a, ef_config_t *cfg, ef_err_t 
     return rs;
 }
 
-static int widen_k(ef_config_t *cfg, const ef_ruleset_t *rs, ef_err_t *err)
+static int widen_k(ef_config_t *cfg, const ef_ruleset_t *rs, int quiet, ef_err_t *err)
 {
     uint32_t mask = cfg->earlyflow.k_mask | (rs ? ef_ruleset_k_mask(rs) : 0);
-    char buf[32] = "";
-    for (int k = 1; k <= EF_K_MAX; k++)
-        if ((mask >> k) & 1u)
-            snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%d", *buf ? "," : "", k);
+    char buf[32] = "", added[32] = "";
+    for (int k = 1; k <= EF_K_MAX; k++) {
+        if (!((mask >> k) & 1u))
+            continue;
+        snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%d", *buf ? "," : "", k);
+        if (!((cfg->earlyflow.k_mask >> k) & 1u))
+            snprintf(added + strlen(added), sizeof added - strlen(added), "%s%d",
+                     *added ? "," : "", k);
+    }
+    /* Say so: a model file configured for earlyflow.k may not fit the added
+     * k, and the plugin's error would otherwise look unrelated to the rules. */
+    if (*added && !quiet)
+        fprintf(stderr, "earlyflow run: deciding also at k=%s (early.k of loaded rules; "
+                        "earlyflow.k is %s)\n",
+                added, ef_config_get(cfg, "earlyflow.k"));
     return ef_config_set(cfg, "earlyflow.k", buf, err);
 }
 
@@ -478,7 +489,7 @@ int ef_cmd_run(int argc, char **argv)
             fprintf(stderr, "earlyflow run: %u rules loaded, %u skipped\n", rc2->loaded,
                     rc2->skipped);
     }
-    if (widen_k(ctx.cfg, ctx.rules, &err) < 0)
+    if (widen_k(ctx.cfg, ctx.rules, a.quiet, &err) < 0)
         goto fail;
     ctx.min_score = (float)ctx.cfg->earlyflow.min_score;
     ctx.attacks_only = ctx.cfg->earlyflow.eve.early_labels == EF_EVE_LABELS_ATTACKS;
@@ -546,8 +557,10 @@ int ef_cmd_run(int argc, char **argv)
     if (ctx.eve && ef_eve_close(ctx.eve, &serr) < 0)
         eve_failed(&ctx, &serr);
     ctx.eve = NULL;
+    /* EVE on stdout (filename "-") stays pure JSON lines for jq and the
+     * like: the summary then goes to stderr. */
     if (!a.quiet)
-        print_summary(stdout, &st, ctx.rules, eve, lines);
+        print_summary(eve && !strcmp(eve, "-") ? stderr : stdout, &st, ctx.rules, eve, lines);
     fflush(stdout);
     if (run_rc < 0)
         goto fail;

@@ -316,6 +316,9 @@ START_TEST(k_widened_by_rules)
     ck_assert_int_eq(k10, NFLOWS);
     ck_assert_int_eq(k3, 0);
     ck_assert_uint_eq(eve_count(c.e, "alert"), NFLOWS); /* one per flow at k=10 */
+    ck_assert_msg(strstr(c.r.err, "deciding also at k=10 (early.k of loaded rules; "
+                                  "earlyflow.k is 5)"),
+                  "%s", c.r.err);
     ctx_free(&c);
     eft_rmtree(tmp);
     free(tmp);
@@ -483,11 +486,12 @@ START_TEST(eve_options)
     free(evp);
     run_free(&r);
 
-    /* filename "-": EVE on stdout; -q keeps the summary out of it */
+    /* filename "-": EVE on stdout, nothing else (the summary goes to stderr) */
     cfg = steer_config("[5]", "  eve:\n    filename: \"-\"\n");
     write_text(dir, "c2.yaml", cfg);
     free(cfg);
-    run_host(&r, "-q -c '%s/c2.yaml' -r '%s' -l '%s/b'", dir, pcap, dir);
+    run_host(&r, "-c '%s/c2.yaml' -r '%s' -l '%s/b'", dir, pcap, dir);
+    ck_assert_msg(strstr(r.err, "earlyflow run summary"), "%s", r.err);
     ck_assert_msg(r.rc == 0, "%s", r.err);
     char *outp = eft_path(dir, "stdout.json");
     write_text(dir, "stdout.json", r.out);
