@@ -97,6 +97,20 @@ START_TEST(usage_errors)
     ck_assert_msg(strstr(r.out, "usage: earlyflow run") && strstr(r.out, "--workers N"), "%s",
                   r.out);
     run_free(&r);
+    /* -v: the plugin's informational messages; --progress: a bar on stderr
+     * even when it is not a terminal; --no-progress: none */
+    run_host(&r, "-q -v --progress -r '%s' -l '%s/v'", v.pcap, v.dir);
+    ck_assert_int_eq(r.rc, 0);
+    ck_assert_msg(strstr(r.err, "earlyflow: deciding at k=5 with model builtin_k5"), "%s", r.err);
+    ck_assert_msg(strstr(r.err, "100%") && strstr(r.err, "small.pcap"), "%s", r.err);
+    run_free(&r);
+    run_host(&r, "-q --no-progress -r '%s' -l '%s/v'", v.pcap, v.dir);
+    ck_assert_int_eq(r.rc, 0);
+    ck_assert_str_eq(r.err, ""); /* quiet: no plugin info, no bar */
+    run_free(&r);
+    char *vdir = pathf(v.dir, "v");
+    eft_rmtree(vdir);
+    free(vdir);
     /* nothing was written by any of these */
     char *eve = eft_path(v.dir, "eve.json");
     ck_assert_int_ne(access(eve, F_OK), 0);
