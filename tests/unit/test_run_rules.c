@@ -206,6 +206,20 @@ START_TEST(rules_from_S)
         }
     }
     ck_assert_int_eq(checked, 4);
+    /* an alert carries the flow_id of its flow's early events */
+    for (size_t i = 0; i < e->n; i++) {
+        if (!is_type(e->ev[i], "alert"))
+            continue;
+        int matched = 0;
+        for (size_t j = 0; j < e->n; j++)
+            if (is_type(e->ev[j], "early") &&
+                !strcmp(jstr(e->ev[j], "src_ip"), jstr(e->ev[i], "src_ip"))) {
+                ck_assert_uint_eq(ju64(e->ev[j], "flow_id"), ju64(e->ev[i], "flow_id"));
+                ck_assert_str_eq(jstr(e->ev[j], "timestamp"), jstr(e->ev[i], "timestamp"));
+                matched++;
+            }
+        ck_assert_int_ge(matched, 1);
+    }
     /* the k=3 verdicts exist because sid 7 asked for them (config says [5]) */
     size_t k3 = 0;
     for (size_t i = 0; i < e->n; i++)
