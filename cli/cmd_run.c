@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +63,7 @@ typedef struct run_ctx {
     float min_score;
     int verbose;
     char eve_error[EF_ERR_MSG_MAX];
-    volatile int eve_failed;
+    atomic_int eve_failed;  /* workers may fail to write at the same time */
 } run_ctx_t;
 
 static void usage(FILE *out)
@@ -207,12 +208,11 @@ static void eve_flow_of(const host_flow_view_t *fv, ef_eve_flow_t *ef)
     }
 }
 
+/* Keeps the first EVE error (read after the workers are joined). */
 static void eve_failed(run_ctx_t *ctx, const ef_err_t *err)
 {
-    if (!ctx->eve_failed) {
+    if (atomic_exchange(&ctx->eve_failed, 1) == 0)
         snprintf(ctx->eve_error, sizeof ctx->eve_error, "%s", err->msg);
-        ctx->eve_failed = 1;
-    }
 }
 
 static void sink_verdict(void *user, host_worker_t *w, const host_flow_view_t *fv,
@@ -554,8 +554,12 @@ int ef_cmd_run(int argc, char **argv)
     if (ctx.eve && (ctx.eve_types & EF_EVE_TYPE_STATS) && write_stats(&ctx, &st, &serr) < 0)
         eve_failed(&ctx, &serr);
     uint64_t lines = ctx.eve ? ef_eve_lines(ctx.eve) : 0;
-    if (ctx.eve && ef_eve_close(ctx.eve, &serr) < 0)
-        eve_failed(&ctx, &serr);
+    if (ctx.eve && ef_eve_close(ctx.eve, &serr) < 0) {
+        /* the workers are done: close's message, with the final count of
+         * lost lines, replaces the first one */
+        snprintf(ctx.eve_error, sizeof ctx.eve_error, "%s", serr.msg);
+        atomic_store(&ctx.eve_failed, 1);
+    }
     ctx.eve = NULL;
     /* EVE on stdout (filename "-") stays pure JSON lines for jq and the
      * like: the summary then goes to stderr. */
@@ -564,7 +568,7 @@ int ef_cmd_run(int argc, char **argv)
     fflush(stdout);
     if (run_rc < 0)
         goto fail;
-    if (ctx.eve_failed) {
+    if (atomic_load(&ctx.eve_failed)) {
         ef_err_set(&err, "%s", ctx.eve_error);
         goto fail;
     }

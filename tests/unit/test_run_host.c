@@ -168,6 +168,26 @@ START_TEST(config_errors)
 }
 END_TEST
 
+/* An EVE file that cannot be written (/dev/full): exit 1 with the file, the
+ * reason and how many lines were lost (all of them), summary still printed;
+ * with 2 workers writing at once too. */
+START_TEST(eve_write_failure)
+{
+    env_t v = env_new("run-evefail");
+    write_text(v.dir, "c.yaml", "earlyflow:\n  eve:\n    filename: /dev/full\n");
+    for (int workers = 1; workers <= 2; workers++) {
+        run_t r;
+        run_host(&r, "-c '%s/c.yaml' -r '%s' --workers %d", v.dir, v.pcap, workers);
+        /* 6 flows: 6 early events and the stats line */
+        expect_fail(&r, 1, "earlyflow run: /dev/full: EVE write failed: No space left on device "
+                           "(7 lines lost)");
+        ck_assert_msg(strstr(r.out, "verdicts                6"), "%s", r.out);
+        run_free(&r);
+    }
+    env_free(&v);
+}
+END_TEST
+
 /* ---- plugin loading ---------------------------------------------------------------- */
 
 START_TEST(plugin_load_failures)
@@ -509,6 +529,7 @@ int main(void)
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, usage_errors);
     tcase_add_test(tc, config_errors);
+    tcase_add_test(tc, eve_write_failure);
     tcase_add_test(tc, plugin_load_failures);
     tcase_add_test(tc, plugins_from_config);
     tcase_add_test(tc, inputs);
