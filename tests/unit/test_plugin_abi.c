@@ -100,6 +100,10 @@ static plugin_t load(void)
     ck_assert_msg(pl.dl != NULL, "dlopen %s: %s", eft_plugin(), dlerror());
     void *sym = dlsym(pl.dl, EF_PLUGIN_ENTRY_SYMBOL);
     ck_assert_msg(sym != NULL, "no %s", EF_PLUGIN_ENTRY_SYMBOL);
+    /* The library inside stays inside: a host's own ef_* symbols (or another
+     * copy of earlyflow) can never be bound to the plugin's. */
+    ck_assert_msg(dlsym(pl.dl, "ef_engine_new") == NULL, "earlyflow.so exports ef_engine_new");
+    ck_assert_msg(dlsym(pl.dl, "ef_model_predict") == NULL, "earlyflow.so exports ef_model_predict");
     ef_plugin_entry_fn entry;
     memcpy(&entry, &sym, sizeof entry);
     pl.p = entry();
