@@ -34,6 +34,7 @@ typedef struct host_flow {
 
 #define HOST_NDPI_POOL_MAX 65536u
 #define HOST_FLOW_BYTES ((sizeof(host_flow_t) + 15u) & ~(size_t)15u)
+#define HOST_MAX_PLUGIN_STORAGE ((1u << 20) - HOST_FLOW_BYTES) /* the table's ext limit */
 
 static inline host_flow_t *host_flow(ef_flow_t *f)
 {
@@ -300,6 +301,11 @@ static int worker_setup(host_worker_t *w, int id, const host_options_t *opt,
     w->pctx = pctx;
     w->sink = sink;
     w->storage_size = hp->api->flow_storage_size(pctx);
+    /* The table holds at most 1 MiB of caller storage per flow; a larger
+     * request must not wrap the 32-bit size below into a tiny storage. */
+    if (w->storage_size > HOST_MAX_PLUGIN_STORAGE)
+        return ef_err_set(err, "plugin %s asks for %zu bytes of storage per flow (at most %zu)",
+                          hp->path, w->storage_size, (size_t)HOST_MAX_PLUGIN_STORAGE);
 
     ef_flow_config_t fc = opt->flow;
     fc.memcap = opt->flow.memcap / (uint64_t)opt->workers;
