@@ -14,8 +14,9 @@
  * Loading: a ruleset is built from one or more files (or strings), then
  * finalised. Every problem is reported through the diagnostic callback with
  * file:line:col; a rule with an error is skipped and the rest of the file
- * still loads. Only I/O failures (cannot open or read a file) fail a load as
- * a whole.
+ * still loads. Only I/O failures (cannot open or read a file, or a source
+ * larger than EF_RULES_MAX_BYTES, e.g. an endless stream) fail a load as a
+ * whole.
  *
  * Matching: a verdict of a flow matches a rule when the rule's early.k equals
  * the verdict's k, its early.label and early.score conditions hold, the
@@ -45,6 +46,8 @@ struct ef_classification;
 /* Suricata's rule size limit (DETECT_MAX_RULE_SIZE): a logical rule, after
  * joining continuation lines, may not be longer. */
 #define EF_RULE_MAX_LEN 8192
+/* Largest rules file or string read (Suricata's full ET ruleset is ~40 MB). */
+#define EF_RULES_MAX_BYTES ((uint64_t)256 << 20)
 /* Nesting limit for address/port lists and variables (Suricata uses 64). */
 #define EF_RULE_MAX_DEPTH 64
 

@@ -3,6 +3,7 @@
  * to its physical line and column, all in bounded memory. */
 #include <ctype.h>
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,7 +21,9 @@ typedef struct src {
     size_t mem_len, mem_pos;
     char chunk[65536];
     size_t ck_len, ck_pos;
+    uint64_t total;  /* bytes read so far */
     int eof, ioerr;
+    int too_big;     /* stopped at EF_RULES_MAX_BYTES */
 } src_t;
 
 static int src_fill(src_t *s)
@@ -45,6 +48,13 @@ static int src_fill(src_t *s)
             s->eof = 1;
     }
     s->ck_pos = 0;
+    /* An endless source (/dev/zero, a stream) must end: refuse it whole. */
+    s->total += s->ck_len;
+    if (s->total > EF_RULES_MAX_BYTES) {
+        s->too_big = 1;
+        s->eof = 1;
+        s->ck_len = 0;
+    }
     return s->ck_len > 0;
 }
 
@@ -186,7 +196,10 @@ int ef_rules_read(const char *name, FILE *f, const char *text, size_t len, ef_ru
             break;
         }
     }
-    if (rc == 0 && s->ioerr)
+    if (rc == 0 && s->too_big)
+        rc = ef_err_set(err, "%s: rules larger than %llu bytes (stopped reading at line %d)", name,
+                        (unsigned long long)EF_RULES_MAX_BYTES, lineno);
+    else if (rc == 0 && s->ioerr)
         rc = ef_err_set(err, "%s: read error after line %d: %s", name, lineno,
                         strerror(s->ioerr));
     free(L);
