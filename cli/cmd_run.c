@@ -484,8 +484,11 @@ int ef_cmd_run(int argc, char **argv)
     char perr[EF_ERR_MSG_MAX] = "";
 
     int prc = parse_args(argc, argv, &a);
-    if (prc)
+    if (prc) { /* usage error or --help: nothing else was set up */
+        free(a.bpf);
+        free(a.inputs);
         return prc < 0 ? 0 : prc;
+    }
 
     ctx.verbose = a.verbose;
     ctx.cfg = a.config ? ef_config_load(a.config, print_diag, NULL, &err) : ef_config_default(&err);
