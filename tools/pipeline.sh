@@ -8,8 +8,8 @@
 #   run     earlyflow run with that model (config `earlyflow: model: PATH`)
 #           on the test capture; verdicts joined with the generator's truth
 #
-# Every stage's output is checked, not only its exit status (see
-# docs/pipeline section of docs/reproduce-mawilab.md and the checks below);
+# Every stage's output is checked, not only its exit status (docs/pipeline.md
+# lists the checks and the floors);
 # the first failed check stops the run with "FAIL". Figures go to
 # OUT/summary.tsv (stage, metric, value).
 #
