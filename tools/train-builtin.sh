@@ -74,9 +74,10 @@ GEN_HOLDOUT="301 20000 120 --reorder,0.05,--jitter,1,--loss,0.01,--one-way,0.2"
 # Real attack captures: at most this many attack flows each (every n-th
 # flow), so one large capture (37k spoofed SYNs) does not outweigh the rest.
 REAL_CAP=1500
-# Real rows are repeated this many times in the training set: ~2.5k real
-# rows against ~115k generated ones (compare stage measures 1 vs 4).
-REAL_WEIGHT=${REAL_WEIGHT:-4}
+# Real rows are repeated in the training set, attack captures' rows A times and
+# benign captures' B times (A/B): ~4k real attack rows and ~700 real benign rows
+# against ~115k generated ones. The compare stage measured 4/4 and 4/32.
+REAL_WEIGHT=${REAL_WEIGHT:-4/32}
 if [ $quick = 1 ]; then
     GEN_TRAIN="101 4000 40 -
 102 4000 40 --reorder,0.1,--jitter,1,--one-way,0.3"
@@ -86,9 +87,9 @@ fi
 
 # ---------------------------------------------------------------------------
 # The chosen configuration (docs/builtin-models.md "Choices"; compare stage).
-ARCH=${ARCH:-bilstm}
-TRAIN_OPTS=${TRAIN_OPTS:---direction --hidden 20 --layers 3 --context 3}
-WEIGHTS=${WEIGHTS:-sqrt}   # none | balanced | sqrt (square root of balanced)
+ARCH=${ARCH:-lstm}
+TRAIN_OPTS=${TRAIN_OPTS:---direction --hidden 20 --layers 3}
+WEIGHTS=${WEIGHTS:-none}   # none | balanced | sqrt | sqrt:u=X | none:u=X (see weights_for)
 EPOCHS=${EPOCHS:-80} PATIENCE=${PATIENCE:-12}
 [ $quick = 1 ] && EPOCHS=8 PATIENCE=3
 
@@ -228,6 +229,7 @@ $GEN_HOLDOUT"
             real_one "$path" "$(category_of "$label")" "$sel" "$code"
         done < <(captures $split)
     done
+    rm -f "$out"/sets/fold_w*_K_*.csv   # variants of the compare stage, rebuilt on demand
     assemble fold "$REAL_WEIGHT" "$KS" train        # the training fold of the compare stage
     assemble final "$REAL_WEIGHT" "$KS" train valid # the built-ins' training set
     for k in $KS; do
@@ -250,6 +252,11 @@ $GEN_HOLDOUT"
 weights_for() {
     case $2 in
     none | balanced) echo "$2" ;;
+    none:u=*)
+        # uniform weights but Unlabeled's: a prior shift towards "benign"
+        awk -v labels="$EF_LABELS9" -v u="${2#none:u=}" 'BEGIN { m = split(labels, L, ",")
+            for (i = 1; i <= m; i++) printf "%s%s", (i > 1 ? "," : ""), (L[i] == "Unlabeled" ? u : 1); print "" }'
+        ;;
     sqrt | sqrt:u=*)
         # balanced weight of class c is n / (C n_c); its square root keeps
         # rare classes visible without the false alarms full balancing
@@ -307,7 +314,7 @@ score_valid() {
     k=$("$EF" model info "$m" | awk '$1 == "k:" { print $2 }')
     mkdir -p "$d"
     eval_one "$m" "$out/gen/$vs/g${vs}_K_$k.csv" "$d/gen.json" "$d/gen.pred"
-    local f1 caps=0 major=0 bn=0 bfa=0 detail=""
+    local f1 caps=0 major=0 bn=0 bfa=0 detail="" s n a
     f1=$(ef_json_num "$d/gen.json" macro_f1)
     while IFS=$'\t' read -r path label _; do
         name=$(capname "$path")
@@ -332,15 +339,17 @@ stage_compare() {
     [ -f "$out/sets/fold_K_$k.csv" ] || ef_die "no $out/sets/fold_K_$k.csv: run the data stage first"
     # name | arch | class weights | train options | real-row weight (default REAL_WEIGHT)
     local cands="
-bilstm-dir-sqrt|bilstm|sqrt|--direction
-bilstm-nodir-sqrt|bilstm|sqrt|
-bilstm-dir-none|bilstm|none|--direction
-bilstm-dir-balanced|bilstm|balanced|--direction
-bilstm-dir-sqrt-ctx8|bilstm|sqrt|--direction --context 8
-lstm-dir-sqrt|lstm|sqrt|--direction
-gru-dir-sqrt|gru|sqrt|--direction
-bigru-dir-sqrt|bigru|sqrt|--direction
-mlp-dir-sqrt|mlp|sqrt|--direction
+bilstm-dir-sqrt|bilstm|sqrt|--direction|4/4
+bilstm-dir-none|bilstm|none|--direction|4/4
+bilstm-dir-sqrt-rb32|bilstm|sqrt|--direction|4/32
+bilstm-dir-none-rb32|bilstm|none|--direction|4/32
+bilstm-dir-u4-rb32|bilstm|none:u=4|--direction|4/32
+bilstm-dir-u16-rb32|bilstm|none:u=16|--direction|4/32
+bilstm-nodir-none-rb32|bilstm|none||4/32
+bigru-dir-none-rb32|bigru|none|--direction|4/32
+lstm-dir-none-rb32|lstm|none|--direction|4/32
+mlp-dir-none-rb32|mlp|none|--direction|4/32
+gru-dir-none-rb32|gru|none|--direction|4/32
 "
     [ -n "${CANDIDATES:-}" ] && cands=$CANDIDATES
     [ -f "$d/compare_k$k.tsv" ] || printf 'candidate\tk\tepochs\tseconds\tgen_valid_macro_f1\tvalid_attack_captures_majority\tvalid_benign_false_alarms\tper_capture(attack_share/right_share)\n' >"$d/compare_k$k.tsv"
@@ -363,6 +372,22 @@ mlp-dir-sqrt|mlp|sqrt|--direction
         printf '%s\t%s\t%s\t%s\t%s\n' "$name" "$k" "$ep" "$secs" "$(score_valid "$m" "$d/$name-k$k")" |
             tee -a "$d/compare_k$k.tsv" >&2
     done <<<"$cands"
+    compare_rank "$d/compare_k$k.tsv" | tee "$d/ranked_k$k.md" >&2
+}
+
+# compare_rank TSV: the candidates as a markdown table, best first, by the
+# selection score = mean share of attack flows tagged as an attack over the
+# validation attack captures (each capture counts once) - share of validation
+# benign flows tagged as an attack
+compare_rank() {
+    awk -F'\t' 'NR > 1 {
+            n = split($8, caps, " "); s = 0; m = 0
+            for (i = 1; i <= n; i++) { split(caps[i], kv, "="); split(kv[2], v, "/"); s += v[1]; m++ }
+            mean = m ? s / m : 0
+            printf "%.3f\t| %s | %s | %.3f | %s | %.1f %% | %.1f %% | %.3f |\n", mean - $7, $1, $3, $5, $6, 100 * mean, 100 * $7, mean - $7
+        }' "$1" | sort -t"$(printf '\t')" -k1,1nr | cut -f2 |
+        { echo "| candidate | epochs | gen-valid macro-F1 | attack captures mostly tagged | mean attack-flow share | benign tagged attack | score |"
+          echo "|---|---|---|---|---|---|---|"; cat; }
 }
 
 stage_train() {
@@ -391,8 +416,8 @@ stage_install() {
 
 . "$here/builtin/measure.sh"
 
-for s in "${stages[@]}"; do
-    t0=$(date +%s.%N)
-    "stage_$s"
-    ef_note "stage $s done in $(ef_elapsed "$t0") s"
+for st in "${stages[@]}"; do
+    t_st=$(date +%s.%N)
+    "stage_$st"
+    ef_note "stage $st done in $(ef_elapsed "$t_st") s"
 done

@@ -10,7 +10,7 @@ set style fill solid 0.8 border -1
 set ylabel "macro-F1"
 set yrange [0:1]
 set grid ytics
-set key outside right top
+set key top left
 set xtics rotate by 15 right
 plot datafile using 2:3:xtic(1) title "balanced sampling (seed)", \
      '' using 4:5 title "natural ratios", \

@@ -7,9 +7,11 @@
 #                             reordered with each P of PS
 #   reorder ARCH K SEED P     trained with --train-reorder P; evaluated on
 #                             the test split reordered with P
-#   imb ARCH K SEED MODE      MODE strat: natural class ratios (stratified
-#                             80/10/10); strat-w: the same with balanced
-#                             class weights; evaluated on the new day
+#   imb ARCH K SEED MODE      on the imbalance data (imb_K_k.csv: one day);
+#                             MODE seed: the seed's protocol; strat: natural
+#                             class ratios (stratified 80/10/10); strat-w:
+#                             the same with balanced class weights;
+#                             evaluated on the new day
 # ARCH seq2seq = pretrain + train --pretrained; seq2seq-nopre = the same
 # classifier from a random initialisation.
 
@@ -23,6 +25,7 @@ test_rows() {
 run_job() {
     local kind=$1 arch=$2 k=$3 seed=$4 arg=${5:-}
     local csv=$out/data/month_K_$k.csv day=$out/data/newday_K_$k.csv
+    [ "$kind" = imb ] && csv=$out/data/imb_K_$k.csv
     local d=$out/runs/$kind name proto=() extra=()
     export OPENBLAS_NUM_THREADS=1
     mkdir -p "$d"
@@ -33,7 +36,7 @@ run_job() {
     *) echo "unknown job kind $kind" >&2; return 2 ;;
     esac
     [ -f "$d/$name.done" ] && return 0
-    if [ "$kind" = imb ]; then
+    if [ "$kind" = imb ] && [ "$arg" != seed ]; then
         proto=(--split stratified --fractions 0.8,0.1,0.1)
         [ "$arg" = strat-w ] && extra+=(--class-weights balanced)
     else

@@ -141,8 +141,9 @@ context 3, Adam lr 0.001, batch 20, PyTorch's default initialisation (\`--init t
 checkpoint of the best validation macro-F1. Differences from the seed, all for the time budget
 or for correctness: at most $EPOCHS epochs with patience $PATIENCE (pre-training $PRE_EPOCHS /
 $PRE_PATIENCE) instead of 1,000 (10,000); every sample computed on its own (the reference mixes
-the LSTM states of a batch in its context layer, see docs/models.md). $seeds_n seeds (1..$seeds_n) per
-configuration: each seed draws its own split, initialisation and shuffling. "Test" is the
+the LSTM states of a batch in its context layer, see docs/models.md). $seeds_n seeds ($(echo $SEEDS | tr ' ' ,)) per
+configuration of the model x k grid, seeds $(echo $SIDE_SEEDS | tr ' ' ,) for the reorder-trained and class-imbalance runs
+(time budget): each seed draws its own split, initialisation and shuffling. "Test" is the
 seed protocol's balanced test split ($NTEST flows per class); "new day" is every flow of the
 separately generated day, at its natural class ratios (harder: other hosts, other anomalies).
 Scores are scikit-learn-style macro-F1 over the 4 classes, mean ± sample standard deviation
@@ -230,7 +231,8 @@ EOF
 
 ## Class imbalance (k = 5, scored on the new day)
 
-Three ways to train on the same month: the seed's balanced sampling (at most $NSTREAMS flows
+Three ways to train on the same data, the first day of the month (one day rather than three
+to keep this block short): the seed's balanced sampling (at most $NSTREAMS flows
 per class: the majority class is cut down), the natural class ratios (\`--split stratified
 --fractions 0.8,0.1,0.1\`: every flow, the majority class dominates), and the natural ratios
 with \`--class-weights balanced\` (each class's loss weighted by n / (classes x n_c)). All are
@@ -241,7 +243,7 @@ as the common one.
 |---|---|---|---|
 EOF
         for a in $IMB_ARCHS; do
-            printf '| %s | %s | %s | %s |\n' "$(pretty $a)" "$(cell "$R/macro.tsv" "main	$a	5	-	day")" \
+            printf '| %s | %s | %s | %s |\n' "$(pretty $a)" "$(cell "$R/macro.tsv" "imb	$a	5	seed	day")" \
                 "$(cell "$R/macro.tsv" "imb	$a	5	strat	day")" "$(cell "$R/macro.tsv" "imb	$a	5	strat-w	day")"
         done
         cat <<EOF
@@ -254,7 +256,7 @@ EOF
         for a in $IMB_ARCHS; do
             for m in seed strat strat-w; do
                 local kind=imb arg=$m name
-                case $m in seed) kind=main arg=- name="balanced sampling" ;; strat) name="natural ratios" ;; strat-w) name="natural + weights" ;; esac
+                case $m in seed) name="balanced sampling" ;; strat) name="natural ratios" ;; strat-w) name="natural + weights" ;; esac
                 printf '| %s | %s |' "$(pretty $a)" "$name"
                 for c in $(echo "$labels" | tr , ' '); do
                     printf ' %s |' "$(awk -F'\t' -v kind=$kind -v a=$a -v arg=$arg -v c=$c '$1 == kind && $2 == a && $3 == 5 && $4 == arg && $5 == "day" && $6 == c { printf "%.3f", $7 }' "$R/perclass.tsv")"
@@ -359,7 +361,7 @@ plots() {
     : >"$R/imbalance.dat"
     for a in $IMB_ARCHS; do
         printf '"%s" %s %s %s\n' "$(pretty $a)" \
-            "$(awk -F'\t' -v a=$a '$1 == "main" && $2 == a && $3 == 5 && $5 == "day" { printf "%s %s", $6, $7 }' "$R/macro.tsv")" \
+            "$(awk -F'\t' -v a=$a '$1 == "imb" && $2 == a && $4 == "seed" && $5 == "day" { printf "%s %s", $6, $7 }' "$R/macro.tsv")" \
             "$(awk -F'\t' -v a=$a '$1 == "imb" && $2 == a && $4 == "strat" && $5 == "day" { printf "%s %s", $6, $7 }' "$R/macro.tsv")" \
             "$(awk -F'\t' -v a=$a '$1 == "imb" && $2 == a && $4 == "strat-w" && $5 == "day" { printf "%s %s", $6, $7 }' "$R/macro.tsv")" >>"$R/imbalance.dat"
     done
