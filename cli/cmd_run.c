@@ -8,6 +8,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -62,7 +63,7 @@ typedef struct run_ctx {
     float min_score;
     int verbose;
     char eve_error[EF_ERR_MSG_MAX];
-    volatile int eve_failed;
+    atomic_int eve_failed;  /* workers may fail to write at the same time */
 } run_ctx_t;
 
 static void usage(FILE *out)
@@ -207,12 +208,11 @@ static void eve_flow_of(const host_flow_view_t *fv, ef_eve_flow_t *ef)
     }
 }
 
+/* Keeps the first EVE error (read after the workers are joined). */
 static void eve_failed(run_ctx_t *ctx, const ef_err_t *err)
 {
-    if (!ctx->eve_failed) {
+    if (atomic_exchange(&ctx->eve_failed, 1) == 0)
         snprintf(ctx->eve_error, sizeof ctx->eve_error, "%s", err->msg);
-        ctx->eve_failed = 1;
-    }
 }
 
 static void sink_verdict(void *user, host_worker_t *w, const host_flow_view_t *fv,
@@ -284,13 +284,24 @@ static ef_ruleset_t *load_rules(const run_args_t *a, ef_config_t *cfg, ef_err_t 
     return rs;
 }
 
-static int widen_k(ef_config_t *cfg, const ef_ruleset_t *rs, ef_err_t *err)
+static int widen_k(ef_config_t *cfg, const ef_ruleset_t *rs, int quiet, ef_err_t *err)
 {
     uint32_t mask = cfg->earlyflow.k_mask | (rs ? ef_ruleset_k_mask(rs) : 0);
-    char buf[32] = "";
-    for (int k = 1; k <= EF_K_MAX; k++)
-        if ((mask >> k) & 1u)
-            snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%d", *buf ? "," : "", k);
+    char buf[32] = "", added[32] = "";
+    for (int k = 1; k <= EF_K_MAX; k++) {
+        if (!((mask >> k) & 1u))
+            continue;
+        snprintf(buf + strlen(buf), sizeof buf - strlen(buf), "%s%d", *buf ? "," : "", k);
+        if (!((cfg->earlyflow.k_mask >> k) & 1u))
+            snprintf(added + strlen(added), sizeof added - strlen(added), "%s%d",
+                     *added ? "," : "", k);
+    }
+    /* Say so: a model file configured for earlyflow.k may not fit the added
+     * k, and the plugin's error would otherwise look unrelated to the rules. */
+    if (*added && !quiet)
+        fprintf(stderr, "earlyflow run: deciding also at k=%s (early.k of loaded rules; "
+                        "earlyflow.k is %s)\n",
+                added, ef_config_get(cfg, "earlyflow.k"));
     return ef_config_set(cfg, "earlyflow.k", buf, err);
 }
 
@@ -374,6 +385,12 @@ static void print_summary(FILE *out, const host_stats_t *st, const ef_ruleset_t 
                 st->flow.ended[r]);
     fprintf(out, "; peak %" PRIu64 " of %" PRIu64 ")\n", st->flow.peak_active,
             st->flow.capacity);
+    fprintf(out, "  memory       %12" PRIu64 "  bytes per tracked flow (%" PRIu64
+                 " of them the plugin's)", st->bytes_per_flow, st->plugin_bytes_per_flow);
+    if (st->ndpi_pool_slots)
+        fprintf(out, "; nDPI: %" PRIu64 " bytes per flow under inspection, pool of %" PRIu64,
+                st->ndpi_slot_bytes, st->ndpi_pool_slots);
+    fprintf(out, "\n");
     if (st->ndpi_detected || st->ndpi_no_slot)
         fprintf(out, "  app proto    %12" PRIu64 "  flows named by nDPI (%" PRIu64
                      " found its pool full)\n", st->ndpi_detected, st->ndpi_no_slot);
@@ -416,8 +433,12 @@ static int write_stats(run_ctx_t *ctx, const host_stats_t *st, ef_err_t *err)
     ef_stats_set_u64(s, "flow.capacity", st->flow.capacity);
     ef_stats_set_u64(s, "flow.peak", st->flow.peak_active);
     ef_stats_set_u64(s, "flow.frag_orphans", st->flow.frag_orphans);
+    ef_stats_set_u64(s, "flow.bytes_per_flow", st->bytes_per_flow);
+    ef_stats_set_u64(s, "flow.plugin_bytes_per_flow", st->plugin_bytes_per_flow);
     ef_stats_set_u64(s, "app_layer.ndpi.detected", st->ndpi_detected);
     ef_stats_set_u64(s, "app_layer.ndpi.no_slot", st->ndpi_no_slot);
+    ef_stats_set_u64(s, "app_layer.ndpi.pool_slots", st->ndpi_pool_slots);
+    ef_stats_set_u64(s, "app_layer.ndpi.slot_bytes", st->ndpi_slot_bytes);
     ef_stats_set_u64(s, "early.verdicts", st->verdicts);
     ef_stats_set_u64(s, "early.at_flow_end", st->verdicts_at_end);
     for (int l = 0; l < st->n_labels; l++) {
@@ -468,7 +489,7 @@ int ef_cmd_run(int argc, char **argv)
             fprintf(stderr, "earlyflow run: %u rules loaded, %u skipped\n", rc2->loaded,
                     rc2->skipped);
     }
-    if (widen_k(ctx.cfg, ctx.rules, &err) < 0)
+    if (widen_k(ctx.cfg, ctx.rules, a.quiet, &err) < 0)
         goto fail;
     ctx.min_score = (float)ctx.cfg->earlyflow.min_score;
     ctx.attacks_only = ctx.cfg->earlyflow.eve.early_labels == EF_EVE_LABELS_ATTACKS;
@@ -533,15 +554,21 @@ int ef_cmd_run(int argc, char **argv)
     if (ctx.eve && (ctx.eve_types & EF_EVE_TYPE_STATS) && write_stats(&ctx, &st, &serr) < 0)
         eve_failed(&ctx, &serr);
     uint64_t lines = ctx.eve ? ef_eve_lines(ctx.eve) : 0;
-    if (ctx.eve && ef_eve_close(ctx.eve, &serr) < 0)
-        eve_failed(&ctx, &serr);
+    if (ctx.eve && ef_eve_close(ctx.eve, &serr) < 0) {
+        /* the workers are done: close's message, with the final count of
+         * lost lines, replaces the first one */
+        snprintf(ctx.eve_error, sizeof ctx.eve_error, "%s", serr.msg);
+        atomic_store(&ctx.eve_failed, 1);
+    }
     ctx.eve = NULL;
+    /* EVE on stdout (filename "-") stays pure JSON lines for jq and the
+     * like: the summary then goes to stderr. */
     if (!a.quiet)
-        print_summary(stdout, &st, ctx.rules, eve, lines);
+        print_summary(eve && !strcmp(eve, "-") ? stderr : stdout, &st, ctx.rules, eve, lines);
     fflush(stdout);
     if (run_rc < 0)
         goto fail;
-    if (ctx.eve_failed) {
+    if (atomic_load(&ctx.eve_failed)) {
         ef_err_set(&err, "%s", ctx.eve_error);
         goto fail;
     }

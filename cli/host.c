@@ -125,8 +125,10 @@ static void ring_commit(ring_t *r, size_t len, int flush)
 
 /* ---- workers ----------------------------------------------------------- */
 
+/* A verdict's label is valid only during the verdict call (the ABI), so
+ * each worker keeps its own copy of every label it counts. */
 typedef struct label_count {
-    const char *label;
+    char *label;
     uint64_t n;
 } label_count_t;
 
@@ -177,12 +179,15 @@ void host_worker_count_alert(host_worker_t *w, uint32_t gid, uint32_t sid)
 static void count_label(host_worker_t *w, const char *label)
 {
     for (int i = 0; i < w->n_labels; i++)
-        if (w->labels[i].label == label || !strcmp(w->labels[i].label, label)) {
+        if (!strcmp(w->labels[i].label, label)) {
             w->labels[i].n++;
             return;
         }
-    if (w->n_labels < HOST_MAX_LABELS)
-        w->labels[w->n_labels++] = (label_count_t){label, 1};
+    if (w->n_labels == HOST_MAX_LABELS)
+        return; /* counted in w->verdicts, not per label */
+    char *copy = strdup(label);
+    if (copy)
+        w->labels[w->n_labels++] = (label_count_t){copy, 1};
 }
 
 /* nDPI's name for the flow so far, or NULL when it has none. */
@@ -337,6 +342,8 @@ static void worker_teardown(host_worker_t *w)
     ef_ndpi_free(w->ndpi);
     free(w->ring.buf);
     free(w->sids);
+    for (int i = 0; i < w->n_labels; i++)
+        free(w->labels[i].label);
 }
 
 /* ---- reader ------------------------------------------------------------ */
@@ -474,6 +481,8 @@ static void merge_stats(host_stats_t *st, reader_t *rd, host_worker_t *ws, int n
         if (!w->flows)
             continue; /* set-up failed before this worker had a table */
         const ef_flow_stats_t *fs = ef_flow_table_stats(w->flows);
+        st->bytes_per_flow = ef_flow_table_bytes_per_flow(w->flows);
+        st->plugin_bytes_per_flow = w->storage_size;
         st->flow.capacity += fs->capacity;
         st->flow.active += fs->active;
         st->flow.peak_active += fs->peak_active;
@@ -490,6 +499,8 @@ static void merge_stats(host_stats_t *st, reader_t *rd, host_worker_t *ws, int n
             const ef_ndpi_stats_t *ns = ef_ndpi_stats(w->ndpi);
             st->ndpi_detected += ns->detected;
             st->ndpi_no_slot += ns->no_slot;
+            st->ndpi_pool_slots += ns->pool_size;
+            st->ndpi_slot_bytes = ns->slot_bytes;
         }
         for (int l = 0; l < w->n_labels; l++) {
             int j;
@@ -497,9 +508,10 @@ static void merge_stats(host_stats_t *st, reader_t *rd, host_worker_t *ws, int n
                 if (!strcmp(st->label[j], w->labels[l].label))
                     break;
             if (j == st->n_labels) {
-                if (st->n_labels == HOST_MAX_LABELS)
+                char *copy = st->n_labels < HOST_MAX_LABELS ? strdup(w->labels[l].label) : NULL;
+                if (!copy)
                     continue;
-                st->label[st->n_labels++] = w->labels[l].label;
+                st->label[st->n_labels++] = copy;
             }
             st->verdicts_by_label[j] += w->labels[l].n;
         }
@@ -533,6 +545,9 @@ void host_stats_free(host_stats_t *st)
     free(st->sids);
     st->sids = NULL;
     st->n_sids = 0;
+    for (int l = 0; l < st->n_labels; l++)
+        free((char *)st->label[l]);
+    st->n_labels = 0;
 }
 
 static double now_s(void)

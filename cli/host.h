@@ -69,7 +69,7 @@ typedef struct host_stats {
     ef_flow_stats_t flow;
     uint64_t verdicts;
     int n_labels;
-    const char *label[HOST_MAX_LABELS];
+    const char *label[HOST_MAX_LABELS]; /* owned by the stats (host_stats_free) */
     uint64_t verdicts_by_label[HOST_MAX_LABELS];
     uint64_t verdicts_at_end;   /* emitted at flow end (short flows) */
     uint64_t alerts;
@@ -77,6 +77,14 @@ typedef struct host_stats {
     int n_sids;
     uint64_t ndpi_detected;     /* flows nDPI named from their payload */
     uint64_t ndpi_no_slot;      /* flows that found nDPI's pool empty */
+    /* Memory per tracked flow: the flow table's bytes per flow (entry, the
+     * host's per-flow data, the plugin's storage and the share of the hash
+     * buckets), of which the plugin's storage is plugin_bytes_per_flow;
+     * nDPI's detection state is held only while a flow is being inspected,
+     * from a pool of ndpi_pool_slots (over all workers) x ndpi_slot_bytes. */
+    uint64_t bytes_per_flow;
+    uint64_t plugin_bytes_per_flow;
+    uint64_t ndpi_pool_slots, ndpi_slot_bytes;
     double seconds;             /* wall time of the packet loop */
     uint64_t first_ts_us, last_ts_us;
     int interrupted;            /* stopped by a signal */

@@ -44,10 +44,19 @@ int host_plugin_load(host_plugin_t *hp, const char *path, ef_err_t *err)
                           path, v, EF_PLUGIN_ABI_VERSION);
     }
     const ef_plugin_t *a = hp->api;
-    if (!a->init || !a->deinit || !a->flow_storage_size || !a->thread_init ||
-        !a->thread_deinit || !a->flow_new || !a->packet || !a->flow_end || !a->k_mask) {
+    const char *missing = !a->init                ? "init"
+                          : !a->deinit            ? "deinit"
+                          : !a->flow_storage_size ? "flow_storage_size"
+                          : !a->thread_init       ? "thread_init"
+                          : !a->thread_deinit     ? "thread_deinit"
+                          : !a->flow_new          ? "flow_new"
+                          : !a->packet            ? "packet"
+                          : !a->flow_end          ? "flow_end"
+                          : !a->k_mask            ? "k_mask"
+                                                  : NULL;
+    if (missing) {
         host_plugin_unload(hp);
-        return ef_err_set(err, "plugin %s: incomplete hook table (a hook is NULL)", path);
+        return ef_err_set(err, "plugin %s: incomplete hook table (%s is NULL)", path, missing);
     }
     return 0;
 }

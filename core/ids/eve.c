@@ -219,8 +219,66 @@ static void jb_u64(jb_t *b, const char *key, uint64_t v)
     jb_raw(b, d, (size_t)(end - d));
 }
 
-/* Shortest-ish decimal with 6 significant digits, in the C locale whatever
- * the process locale is; NaN and infinities become null. */
+/* The 6 significant digits of v * 10^(5-exp10), trailing zeros dropped;
+ * returns the digit count, or 0 when rounding carries into a 7th digit. */
+static int digits6(double v, double scale, char d[6])
+{
+    uint32_t m = (uint32_t)(v * scale + 0.5);
+    if (m >= 1000000u || m < 100000u)
+        return 0;
+    for (int i = 5; i >= 0; i--) {
+        d[i] = (char)('0' + m % 10u);
+        m /= 10u;
+    }
+    int nd = 6;
+    while (nd > 1 && d[nd - 1] == '0')
+        nd--;
+    return nd;
+}
+
+/* %.6g for 1e-10 <= v < 1 (probabilities and scores, the bulk of every
+ * early event) without snprintf: fixed notation down to 1e-4, scientific
+ * below, as %.6g does. Returns the length, or 0 when v is outside that range
+ * or rounds up to the next power of ten (snprintf then decides). The last
+ * digit can differ from glibc's in exact-halfway cases; the value keeps its
+ * 6 significant digits either way. */
+static int fmt_prob6(double v, char *out)
+{
+    static const double pow10[17] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7, 1e8,
+                                     1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16};
+    if (!(v >= 1e-10 && v < 1.0))
+        return 0;
+    int e = 1; /* v = 0.d... * 10^-(e-1), i.e. the first digit is at 10^-e */
+    while (e < 10 && v < 1.0 / pow10[e])
+        e++;
+    char d[6];
+    int nd = digits6(v, pow10[e + 5], d);
+    if (nd == 0)
+        return 0;
+    int n = 0;
+    if (e <= 4) { /* 0.000ddd */
+        out[n++] = '0';
+        out[n++] = '.';
+        for (int i = 1; i < e; i++)
+            out[n++] = '0';
+        memcpy(out + n, d, (size_t)nd);
+        return n + nd;
+    }
+    out[n++] = d[0]; /* d.ddddde-XX */
+    if (nd > 1) {
+        out[n++] = '.';
+        memcpy(out + n, d + 1, (size_t)(nd - 1));
+        n += nd - 1;
+    }
+    out[n++] = 'e';
+    out[n++] = '-';
+    out[n++] = (char)('0' + e / 10);
+    out[n++] = (char)('0' + e % 10);
+    return n;
+}
+
+/* Shortest-ish decimal with 6 significant digits (%.6g), in the C locale
+ * whatever the process locale is; NaN and infinities become null. */
 static void jb_f64(jb_t *b, const char *key, double v)
 {
     if (key)
@@ -232,10 +290,13 @@ static void jb_f64(jb_t *b, const char *key, double v)
         return;
     }
     char num[40];
-    locale_t old = b->c_locale ? uselocale(b->c_locale) : (locale_t)0;
-    int n = snprintf(num, sizeof num, "%.6g", v);
-    if (b->c_locale)
-        uselocale(old);
+    int n = fmt_prob6(v, num);
+    if (n == 0) {
+        locale_t old = b->c_locale ? uselocale(b->c_locale) : (locale_t)0;
+        n = snprintf(num, sizeof num, "%.6g", v);
+        if (b->c_locale)
+            uselocale(old);
+    }
     jb_raw(b, num, (size_t)n);
 }
 

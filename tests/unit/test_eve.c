@@ -714,6 +714,63 @@ START_TEST(numbers_ignore_the_locale)
 }
 END_TEST
 
+/* Probabilities are printed without snprintf (the writer's fast path): over
+ * many values spanning every decade, the text must be what %.6g prints,
+ * except that a value within rounding noise of a halfway point may differ by
+ * one unit in the 6th digit; and it must parse back to 6 significant digits. */
+START_TEST(probabilities_print_as_6g)
+{
+    enum { N = 20000 };
+    static const char *lab[1] = {"p"};
+    tmpf_t t = tmp_out("eve-6g");
+    ef_err_t err;
+    ef_eve_t *w = ef_eve_open(t.path, NULL, &err);
+    ck_assert_msg(w != NULL, "%s", err.msg);
+    ef_eve_flow_t f = sample_flow();
+    float vals[N];
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    for (int i = 0; i < N; i++) {
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        double u = (double)(x >> 11) / 9007199254740992.0;
+        /* log-uniform over 1e-7..1, plus exact edges and decade boundaries */
+        vals[i] = (float)pow(10.0, -7.0 * u);
+        if (i < 8) {
+            static const float edge[8] = {0.0f, 1.0f, 1e-4f, 0.1f, 0.01f, 0.999999f, 0.0999999f, 5e-5f};
+            vals[i] = edge[i];
+        }
+        ef_verdict_t v = {.label = "p", .score = vals[i], .k = 5, .packets = 5, .model = "m",
+                          .n_classes = 1, .class_labels = lab, .probs = &vals[i]};
+        ck_assert_int_eq(ef_eve_early(w, &f, &v, &err), 0);
+    }
+    ck_assert_int_eq(ef_eve_close(w, &err), 0);
+    size_t len;
+    char *text = slurp(&t, &len);
+    char *line = text;
+    int differ = 0;
+    for (int i = 0; i < N; i++) {
+        char *score = strstr(line, "\"score\":");
+        ck_assert_ptr_nonnull(score);
+        score += 8;
+        size_t n = strcspn(score, ",");
+        char want[40];
+        snprintf(want, sizeof want, "%.6g", (double)vals[i]);
+        if (strlen(want) != n || strncmp(score, want, n) != 0) {
+            double got = strtod(score, NULL);
+            ck_assert_msg(fabs(got - vals[i]) <= 1.01 * fabs(strtod(want, NULL) - vals[i]) +
+                                                     1e-6 * vals[i],
+                          "value %.9g printed as %.*s, %%.6g gives %s", (double)vals[i], (int)n,
+                          score, want);
+            differ++;
+        }
+        line = strchr(score, '\n');
+        ck_assert_ptr_nonnull(line);
+    }
+    ck_assert_msg(differ <= N / 1000, "%d of %d values differ from %%.6g", differ, N);
+    free(text);
+    tmp_done(&t);
+}
+END_TEST
+
 /* ---- output integrity and errors ---------------------------------------------------------------- */
 
 START_TEST(only_whole_lines_reach_the_file)
@@ -914,6 +971,7 @@ int main(void)
     TCase *tc = tcase_create("write");
     tcase_set_timeout(tc, 60);
     tcase_add_test(tc, early_event_exact);
+    tcase_add_test(tc, probabilities_print_as_6g);
     tcase_add_test(tc, alert_event_exact);
     tcase_add_test(tc, flow_and_stats_events);
     tcase_add_test(tc, stats_with_many_keys);
