@@ -5,14 +5,15 @@
 # with `earlyflow run`. What it does and why: docs/builtin-models.md.
 #
 # usage: tools/train-builtin.sh [options] [STAGE...]
-#   stages (default: data train measure):
+#   stages (default: data train install measure cards):
 #     data     generate captures, collect them and the real captures (runtime
 #              label files for attack captures), assemble the training sets
 #     compare  candidate architectures / features / class weights trained on
 #              the training fold, scored on the validation fold (gen seed 201
 #              + the `valid` captures): the measurements behind the choice
 #     train    the four built-ins with the chosen configuration
-#     install  copy them into models/builtin/ (rebuild earlyflow.so after)
+#     install  copy them into models/builtin/ and rebuild earlyflow.so (in the
+#              build directory of the earlyflow binary)
 #     measure  earlyflow run (built-in models of the .so) on every held-out
 #              capture and on a held-out generated capture
 #     cards    write models/cards/builtin_k<k>.md from the results
@@ -44,7 +45,7 @@ while [ $# -gt 0 ]; do
     esac
     shift
 done
-[ ${#stages[@]} -gt 0 ] || stages=(data train measure)
+[ ${#stages[@]} -gt 0 ] || stages=(data train install measure cards)
 [ -n "$bin" ] && EF_BIN=$bin
 EF=$(ef_find_bin "$root")
 EF=$(cd "$(dirname "$EF")" && pwd)/$(basename "$EF")
@@ -411,7 +412,16 @@ stage_install() {
         [ -f "$out/models/builtin_k$k.safetensors" ] || ef_die "no trained builtin_k$k: run the train stage"
         cp "$out/models/builtin_k$k.safetensors" "$root/models/builtin/builtin_k$k.safetensors"
     done
-    ef_note "installed into $root/models/builtin/; rebuild (cmake --build build) to embed them in earlyflow.so"
+    # embed them: rebuild the plugin of the build directory the binary comes from
+    local bdir
+    bdir=$(dirname "$EF")
+    if [ -f "$bdir/CMakeCache.txt" ]; then
+        cmake --build "$bdir" -j2 --target earlyflow_plugin >"$out/models/rebuild.log" 2>&1 ||
+            ef_die "rebuilding earlyflow.so in $bdir failed: $(tail -3 "$out/models/rebuild.log")"
+        ef_note "installed into $root/models/builtin/ and rebuilt $bdir/earlyflow.so"
+    else
+        ef_note "installed into $root/models/builtin/; rebuild earlyflow.so to embed them"
+    fi
 }
 
 . "$here/builtin/measure.sh"

@@ -72,7 +72,7 @@ was made and why: docs/builtin-models.md. Written by \`tools/train-builtin.sh ca
 Exact command (from a checkout with \`../shared/data\`, after building):
 
     tools/train-builtin.sh data train install measure cards
-    cmake --build build     # embeds the new models/builtin/*.safetensors in earlyflow.so
+    # install copies models/builtin/*.safetensors and rebuilds earlyflow.so
 
 which for this k runs
 
