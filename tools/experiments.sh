@@ -24,6 +24,7 @@
 #   --docs    where results.md and results/*.png go (default: the repo's docs/;
 #             with --quick: OUT/docs)
 #   --jobs    training runs in parallel (default 2; each is single-threaded)
+#   --report-only  rewrite results.md and the plots from an earlier run in OUT
 #   --data    use PREFIX_K_{3,5,10,20}.csv (e.g. the real 0901_0930 files,
 #             docs/reproduce-mawilab.md) instead of generated traffic; needs
 #             --newday PREFIX: a day kept out of PREFIX for the new-day scores;
@@ -43,7 +44,7 @@ if [ "${1:-}" = --job ]; then
     exit $?
 fi
 
-quick=0 out=experiments-work docs="" jobs=2 bin="" data_prefix="" newday_prefix=""
+quick=0 out=experiments-work docs="" jobs=2 bin="" data_prefix="" newday_prefix="" report_only=0
 while [ $# -gt 0 ]; do
     case $1 in
     --quick) quick=1 ;;
@@ -53,6 +54,7 @@ while [ $# -gt 0 ]; do
     --bin) bin=$2; shift ;;
     --data) data_prefix=$2; shift ;;
     --newday) newday_prefix=$2; shift ;;
+    --report-only) report_only=1 ;;
     -h | --help) sed -n '2,/^set -e/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) ef_die "unknown option '$1' (see --help)" ;;
     esac
@@ -97,10 +99,12 @@ export EF out EPOCHS PATIENCE PRE_EPOCHS PRE_PATIENCE NSTREAMS NTEST NVALID PS
 
 t_start=$(date +%s.%N)
 timing=$out/timing.tsv
-: >"$timing"
+[ $report_only = 1 ] || : >"$timing"
 stamp() { printf '%s\t%s\n' "$1" "$(ef_elapsed "$2")" >>"$timing"; }
 
 # ---- data ---------------------------------------------------------------------
+make_data() {
+local t0 s k f
 t0=$(date +%s.%N)
 mkdir -p "$out/data"
 if [ -n "$data_prefix" ]; then
@@ -135,8 +139,11 @@ for k in 3 5 10 20; do
 done
 stamp data "$t0"
 ef_note "data: $(for k in 3 5 10 20; do printf 'K_%s %s rows; ' $k $(($(wc -l <"$out/data/month_K_$k.csv") - 1)); done)"
+}
 
 # ---- the jobs -------------------------------------------------------------------
+run_jobs() {
+local t0 k a s p m
 t0=$(date +%s.%N)
 {
     # the longest first, so the parallel slots end together
@@ -152,10 +159,19 @@ t0=$(date +%s.%N)
 ef_note "$(wc -l <"$out/jobs.txt") training runs, $jobs at a time"
 xargs -P "$jobs" -L 1 "$0" --job <"$out/jobs.txt" || ef_die "a training run failed (see $out/runs/*/*.log)"
 stamp training "$t0"
+}
+
+if [ $report_only = 1 ]; then
+    [ -s "$timing" ] || ef_die "--report-only: no earlier run in $out"
+    sed -i '/^report\t/d' "$timing"
+else
+    make_data
+    run_jobs
+fi
 
 # ---- tables and plots ---------------------------------------------------------
-t0=$(date +%s.%N)
+t_report=$(date +%s.%N)
 . "$here/experiments/report.sh"
 write_report
-stamp report "$t0"
+stamp report "$t_report"
 ef_note "done in $(ef_elapsed "$t_start") s: $docs/results.md"

@@ -55,6 +55,37 @@ cell() {
         k == key { printf "%.3f ± %.3f", $(NF - 2), $(NF - 1); found = 1 } END { if (!found) printf "n/a" }' "$1"
 }
 
+# summary_lines MACRO_TSV: a few facts read off the tables, as bullets
+summary_lines() {
+    local a
+    # best model per k (test split and new day)
+    for ev in test day; do
+        awk -F'\t' -v ev=$ev '$1 == "main" && $5 == ev { if (!($3 in best) || $6 > best[$3]) { best[$3] = $6; who[$3] = $2; sd[$3] = $7 }; sum[$3] += $6; n[$3]++ }
+            END { printf "- Best model per k on the %s: ", ev == "test" ? "test split" : "new day"; sep = ""
+                split("3 5 10 20", K, " ")
+                for (i = 1; i <= 4; i++) { k = K[i]; if (!(k in best)) continue
+                    printf "%sk = %s %s %.3f (mean of all models %.3f)", sep, k, who[k], best[k], sum[k] / n[k]; sep = "; " }
+                print "." }' "$1"
+    done | sed 's/ mlp / MLP /g; s/ lstm / FWD /g; s/ bilstm / BI /g; s/ seq2seq / SEQ /g; s/ gru / GRU /g; s/ bigru / BiGRU /g'
+    # reordering at the largest P
+    local pmax=${PS##* }
+    for a in $REORDER_ARCHS; do
+        awk -F'\t' -v a=$a -v e="r$pmax" -v p=$pmax '$2 == a && $3 == 5 {
+                if ($1 == "main" && $5 == "test") c0 = $6
+                if ($1 == "main" && $5 == e) c = $6
+                if ($1 == "reorder" && $4 == p && $5 == e) t = $6 }
+            END { if (c0 != "" && c != "" && t != "") printf "%s %.3f -> %.3f (clean training), %.3f (trained with reordering)\n", a, c0, c, t }' "$1"
+    done | sed 's/^mlp /MLP /; s/^lstm /FWD /; s/^bilstm /BI /' |
+        awk -v p=$pmax 'NR == 1 { printf "- Reordering, k = 5, P = %s: macro-F1 ", p } { printf "%s%s", (NR > 1 ? "; " : ""), $0 } END { if (NR) print "." }'
+    # class imbalance: which training is best per model
+    for a in $IMB_ARCHS; do
+        awk -F'\t' -v a=$a '$1 == "imb" && $2 == a && $5 == "day" { v[$4] = $6 }
+            END { b = "seed"; for (m in v) if (v[m] > v[b]) b = m
+                printf "%s: best %s (%.3f; balanced sampling %.3f, natural %.3f, natural + weights %.3f)\n", a, b, v[b], v["seed"], v["strat"], v["strat-w"] }' "$1"
+    done | sed 's/^lstm:/FWD:/; s/^bilstm:/BI:/; s/^seq2seq-nopre:/SEQ without pre-training:/; s/^seq2seq:/SEQ:/; s/best seed/best balanced sampling/; s/best strat-w/best natural + weights/; s/best strat/best natural ratios/' |
+        awk 'NR == 1 { printf "- Class imbalance (new day, k = 5): " } { printf "%s%s", (NR > 1 ? "; " : ""), $0 } END { if (NR) print "." }'
+}
+
 write_report() {
     local R=$out/report
     mkdir -p "$R"
@@ -69,6 +100,7 @@ write_report() {
     # per-class F1 per (kind, arch, k, arg, eval, class)
     awk -F'\t' -v nc="$nc" '{ split($9, L, ","); for (c = 1; c <= nc; c++) print $(9 + c) "\t" $1 "\t" $2 "\t" $3 "\t" $5 "\t" $6 "\t" L[c] }' \
         "$R/all.tsv" | stats | sort >"$R/perclass.tsv"
+    plots
 
     local md=$docs/results.md a k p m c
     local seeds_n
@@ -148,6 +180,10 @@ seed protocol's balanced test split ($NTEST flows per class); "new day" is every
 separately generated day, at its natural class ratios (harder: other hosts, other anomalies).
 Scores are scikit-learn-style macro-F1 over the 4 classes, mean ± sample standard deviation
 over the seeds.
+
+## Summary (computed from the tables below)
+
+$(summary_lines "$R/macro.tsv")
 
 ## Macro-F1 by model and k (test split)
 
@@ -276,8 +312,9 @@ it ran: treat as indicative), $jobs training runs at a time, each single-threade
 | stage | seconds |
 |---|---|
 EOF
-        awk -F'\t' '{ printf "| %s | %s |\n", $1, $2 }' "$timing"
-        printf '| total (the whole command) | %s |\n' "$(ef_elapsed "$t_start")"
+        # stages of the run that trained (a --report-only rerun keeps them)
+        awk -F'\t' -v rep="$(ef_elapsed "$t_report")" '$1 != "report" { printf "| %s | %s |\n", $1, $2; s += $2 }
+            END { printf "| tables and plots | %s |\n| **total** (the whole command) | %.1f (%.1f min) |\n", rep, s + rep, (s + rep) / 60 }' "$timing"
         echo
         awk -F'\t' '{ n++; s += $1 } END { printf "%d training runs (pre-training included), %.1f s each on average.\n", n, s / n }' \
             <(cat "$out"/runs/*/*.seconds)
@@ -297,7 +334,6 @@ EOF
 EOF
     } >"$md.tmp"
     mv "$md.tmp" "$md"
-    plots
 }
 
 # ---- plots (gnuplot scripts in tools/experiments/*.gp) ----------------------------
