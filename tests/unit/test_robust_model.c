@@ -1,19 +1,22 @@
 /* Robustness regressions found by fuzzing the model loader (fuzz/fuzz_model.c).
  *
  * Finding 1 (fuzz_model, first run): a model file whose weights are finite
- * but huge (the fuzzer wrote 2.83e38 into mlp2.fc1.weight of the built-in
- * k=20 model) passes the loader's finiteness check, yet its logits overflow
+ * but huge (the fuzzer wrote 2.83e38 into mlp2.fc1.weight of the then
+ * built-in k=20 BI LSTM) passes the loader's finiteness check, yet its logits overflow
  * to +-inf and the softmax turned them into NaN probabilities: verdicts with
  * a NaN score and an arbitrary label. The softmax now always yields a
  * distribution (nn/ops.h); these tests hold it to that on the inference
  * paths (every cell kernel, the batch paths) and on the softmax itself. */
+#include <float.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "eftest.h"
 #include "nn/model.h"
+#include "nn/net.h"
 #include "nn/ops.h"
 #include "util/json.h"
 
@@ -40,22 +43,46 @@ static void tensor_span(const unsigned char *buf, size_t len, const char *name, 
     ef_json_free(doc);
 }
 
-/* The built-in k=20 model with every element of `tensor` set to `value`. */
-static ef_model_t *patched_builtin(const char *tensor, float value)
+/* A model file of `arch` (k = 20, 9 classes, PyTorch init, fixed seed)
+ * with every element of `tensor` (NULL: the output layer's weight) set to
+ * `value`, or (scale != 0) multiplied by `scale` (kept finite). Built here, so the test does not depend on what
+ * the built-in models are. */
+static ef_model_t *patched_model(ef_arch_t arch, const char *tensor, float value, float scale)
 {
-    char *path = eft_path(EF_SOURCE_DIR, "models/builtin/builtin_k20.safetensors");
+    static const char *const labels[] = {"Unlabeled", "HTTP", "Multi", "Alpha", "NetworkScan",
+                                         "PortScan", "DoS", "IPv6Tunnel", "Other"};
+    ef_net_config_t cfg;
+    ef_net_config_default(&cfg, arch, 20, 9);
+    ef_err_t err;
+    ef_net_t *net = ef_net_new(&cfg, 1, &err);
+    ck_assert_msg(net != NULL, "%s", err.msg);
+    ef_net_init(net, EF_INIT_TORCH, 7);
+    ef_preproc_t pp = {4.8f, 10.6f, 0.0f, 1.0f, 0};
+    char *dir = eft_mkdtemp("robust-model");
+    char *path = eft_path(dir, "m.safetensors");
+    ck_assert_msg(ef_net_save(net, &pp, labels, NULL, 0, path, &err) == 0, "%s", err.msg);
+    ef_net_free(net);
     size_t len;
     unsigned char *buf = (unsigned char *)eft_read_file(path, &len);
     ck_assert_ptr_nonnull(buf);
+    char head[32];
+    snprintf(head, sizeof head, "fc%d.weight", arch == EF_ARCH_MLP ? cfg.layers + 1 : 1);
     size_t off, n;
-    tensor_span(buf, len, tensor, &off, &n);
-    for (size_t i = 0; i < n; i++)
-        memcpy(buf + off + 4 * i, &value, 4); /* little-endian host, as the file */
-    ef_err_t err;
+    tensor_span(buf, len, tensor ? tensor : head, &off, &n);
+    for (size_t i = 0; i < n; i++) { /* little-endian host, as the file */
+        float w = value;
+        if (scale != 0.0f) {
+            memcpy(&w, buf + off + 4 * i, 4);
+            w = fmaxf(fminf(w * scale, FLT_MAX), -FLT_MAX);
+        }
+        memcpy(buf + off + 4 * i, &w, 4);
+    }
     ef_model_t *m = ef_model_load_mem(buf, len, "huge.safetensors", &err);
     ck_assert_msg(m != NULL, "a finite weight must load: %s", err.msg);
     free(buf);
     free(path);
+    eft_rmtree(dir);
+    free(dir);
     return m;
 }
 
@@ -112,20 +139,25 @@ static void predict_all_paths(ef_model_t *m)
 }
 
 /* The fuzzer's finding, made deterministic: every weight of the second
- * context MLP at +-2.83e38 makes its sums overflow. */
+ * context MLP of a BI LSTM at +-2.83e38 makes its sums overflow. */
 START_TEST(huge_finite_weights_give_finite_probabilities)
 {
-    ef_model_t *m = patched_builtin("mlp2.fc1.weight", _i ? -2.83e38f : 2.83e38f);
+    ef_model_t *m = patched_model(EF_ARCH_BILSTM, "mlp2.fc1.weight", _i ? -2.83e38f : 2.83e38f, 0.0f);
     predict_all_paths(m);
     ef_model_free(m);
 }
 END_TEST
 
-/* Huge output weights: the logits themselves are +-inf (or NaN where
- * +inf and -inf meet). */
+/* Huge output weights of an MLP and an LSTM: the logits themselves are
+ * +-inf (or NaN where +inf and -inf meet). */
 START_TEST(huge_head_weights_give_finite_probabilities)
 {
-    ef_model_t *m = patched_builtin("fc1.weight", 3.0e38f);
+    ef_arch_t arch = _i ? EF_ARCH_LSTM : EF_ARCH_MLP;
+    ef_model_t *m = patched_model(arch, NULL, 3.0e38f, 0.0f);
+    predict_all_paths(m);
+    ef_model_free(m);
+    /* the trained signs kept, every magnitude FLT_MAX: sums of both signs overflow */
+    m = patched_model(arch, NULL, 0.0f, FLT_MAX);
     predict_all_paths(m);
     ef_model_free(m);
 }
@@ -161,7 +193,7 @@ int main(void)
     TCase *tc = tcase_create("overflow");
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, huge_finite_weights_give_finite_probabilities, 0, 2);
-    tcase_add_test(tc, huge_head_weights_give_finite_probabilities);
+    tcase_add_loop_test(tc, huge_head_weights_give_finite_probabilities, 0, 2);
     tcase_add_test(tc, softmax_of_nonfinite_logits_is_a_distribution);
     suite_add_tcase(s, tc);
     return eft_run_suite(s);
