@@ -45,9 +45,26 @@ static void tensor_span(const unsigned char *buf, size_t len, const char *name, 
 
 /* A model file of `arch` (k = 20, 9 classes, PyTorch init, fixed seed)
  * with every element of `tensor` (NULL: the output layer's weight) set to
- * `value`, or (scale != 0) multiplied by `scale` (kept finite). Built here, so the test does not depend on what
+ * `value`, or (scale != 0) multiplied by `scale` (kept finite), and the
+ * output layer's bias set to head_bias when that is not 0. Built here, so the test does not depend on what
  * the built-in models are. */
-static ef_model_t *patched_model(ef_arch_t arch, const char *tensor, float value, float scale)
+static void patch_tensor(unsigned char *buf, size_t len, const char *tensor, float value,
+                         float scale)
+{
+    size_t off, n;
+    tensor_span(buf, len, tensor, &off, &n);
+    for (size_t i = 0; i < n; i++) { /* little-endian host, as the file */
+        float w = value;
+        if (scale != 0.0f) {
+            memcpy(&w, buf + off + 4 * i, 4);
+            w = fmaxf(fminf(w * scale, FLT_MAX), -FLT_MAX);
+        }
+        memcpy(buf + off + 4 * i, &w, 4);
+    }
+}
+
+static ef_model_t *patched_model(ef_arch_t arch, const char *tensor, float value, float scale,
+                                 float head_bias)
 {
     static const char *const labels[] = {"Unlabeled", "HTTP", "Multi", "Alpha", "NetworkScan",
                                          "PortScan", "DoS", "IPv6Tunnel", "Other"};
@@ -67,15 +84,10 @@ static ef_model_t *patched_model(ef_arch_t arch, const char *tensor, float value
     ck_assert_ptr_nonnull(buf);
     char head[32];
     snprintf(head, sizeof head, "fc%d.weight", arch == EF_ARCH_MLP ? cfg.layers + 1 : 1);
-    size_t off, n;
-    tensor_span(buf, len, tensor ? tensor : head, &off, &n);
-    for (size_t i = 0; i < n; i++) { /* little-endian host, as the file */
-        float w = value;
-        if (scale != 0.0f) {
-            memcpy(&w, buf + off + 4 * i, 4);
-            w = fmaxf(fminf(w * scale, FLT_MAX), -FLT_MAX);
-        }
-        memcpy(buf + off + 4 * i, &w, 4);
+    patch_tensor(buf, len, tensor ? tensor : head, value, scale);
+    if (head_bias != 0.0f) {
+        strcpy(head + strlen(head) - strlen("weight"), "bias");
+        patch_tensor(buf, len, head, head_bias, 0.0f);
     }
     ef_model_t *m = ef_model_load_mem(buf, len, "huge.safetensors", &err);
     ck_assert_msg(m != NULL, "a finite weight must load: %s", err.msg);
@@ -142,22 +154,21 @@ static void predict_all_paths(ef_model_t *m)
  * context MLP of a BI LSTM at +-2.83e38 makes its sums overflow. */
 START_TEST(huge_finite_weights_give_finite_probabilities)
 {
-    ef_model_t *m = patched_model(EF_ARCH_BILSTM, "mlp2.fc1.weight", _i ? -2.83e38f : 2.83e38f, 0.0f);
+    ef_model_t *m = patched_model(EF_ARCH_BILSTM, "mlp2.fc1.weight", _i ? -2.83e38f : 2.83e38f, 0.0f,
+                                  0.0f);
     predict_all_paths(m);
     ef_model_free(m);
 }
 END_TEST
 
-/* Huge output weights of an MLP and an LSTM: the logits themselves are
- * +-inf (or NaN where +inf and -inf meet). */
+/* Huge output layers: the logits themselves overflow. MLP: every output
+ * weight and bias FLT_MAX over non-negative ReLU inputs, so every logit is
+ * +inf (the old softmax gave NaN: inf - inf). LSTM: the trained signs kept
+ * at magnitude FLT_MAX, logits of both signs. */
 START_TEST(huge_head_weights_give_finite_probabilities)
 {
-    ef_arch_t arch = _i ? EF_ARCH_LSTM : EF_ARCH_MLP;
-    ef_model_t *m = patched_model(arch, NULL, 3.0e38f, 0.0f);
-    predict_all_paths(m);
-    ef_model_free(m);
-    /* the trained signs kept, every magnitude FLT_MAX: sums of both signs overflow */
-    m = patched_model(arch, NULL, 0.0f, FLT_MAX);
+    ef_model_t *m = _i ? patched_model(EF_ARCH_LSTM, NULL, 0.0f, FLT_MAX, 0.0f)
+                       : patched_model(EF_ARCH_MLP, NULL, FLT_MAX, 0.0f, FLT_MAX);
     predict_all_paths(m);
     ef_model_free(m);
 }
