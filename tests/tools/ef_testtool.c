@@ -203,17 +203,19 @@ static int check_early(const ef_json_value_t *ev, char *why, size_t n)
     return 0;
 }
 
-static void count_type(type_count_t *types, int *n_types, const char *name)
+/* Counts stay exact: an unusual type is an error, never dropped or merged. */
+static int count_type(type_count_t *types, int *n_types, const char *name)
 {
     for (int i = 0; i < *n_types; i++)
         if (strcmp(types[i].name, name) == 0) {
             types[i].n++;
-            return;
+            return 0;
         }
-    if (*n_types < MAX_TYPES) {
-        snprintf(types[*n_types].name, sizeof types[*n_types].name, "%s", name);
-        types[(*n_types)++].n = 1;
-    }
+    if (*n_types == MAX_TYPES || strlen(name) >= sizeof types[0].name)
+        return -1;
+    snprintf(types[*n_types].name, sizeof types[*n_types].name, "%s", name);
+    types[(*n_types)++].n = 1;
+    return 0;
 }
 
 /* One line's checks; the caller has parsed it into root. */
@@ -232,7 +234,11 @@ static int check_event(const char *path, size_t line, const ef_json_value_t *roo
         return -1;
     }
     const char *type = t->str;
-    count_type(types, n_types, type);
+    if (count_type(types, n_types, type) != 0) {
+        fprintf(stderr, "%s:%zu: event_type '%.80s': more than %d types or longer than %zu bytes\n",
+                path, line, type, MAX_TYPES, sizeof types[0].name - 1);
+        return -1;
+    }
     if (strcmp(type, "stats") == 0) {
         if (*stats_line && o->stats_last) {
             fprintf(stderr, "%s:%zu: a second stats line (the first is line %zu)\n", path, line,
@@ -372,8 +378,10 @@ static int csv_push(csv_reader_t *r, size_t at, char c)
     if (at >= r->text_cap) {
         size_t cap = r->text_cap ? r->text_cap * 2 : 4096;
         char *t = realloc(r->text, cap);
-        if (!t)
+        if (!t) {
+            fprintf(stderr, "out of memory\n");
             return -1;
+        }
         r->text = t;
         r->text_cap = cap;
     }
@@ -444,8 +452,10 @@ static int csv_next(csv_reader_t *r, const char *path)
     }
     if (n > r->fields_cap) {
         char **f = realloc(r->fields, n * sizeof *f);
-        if (!f)
+        if (!f) {
+            fprintf(stderr, "out of memory\n");
             return -1;
+        }
         r->fields = f;
         r->fields_cap = n;
     }
