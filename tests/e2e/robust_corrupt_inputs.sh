@@ -29,7 +29,7 @@ fail() {
     echo "FAIL: $*" >&2
     failures=$((failures + 1))
 }
-py=$(command -v python3) || { echo "robust_corrupt_inputs: python3 absent, skipped"; exit 77; }
+tool=${EF_TESTTOOL:?EF_TESTTOOL not set}
 
 # run NAME ARGS...: earlyflow run with a 60 s limit; output in $tmp/NAME.{out,err}
 run() {
@@ -62,63 +62,15 @@ run plainb -r "$tmp/b.pcap" -l "$tmp/plainb"
 b_pkts=$(stat_of "$tmp/plainb/eve.json" pkts)
 
 # ---- model files ---------------------------------------------------------------
-"$py" - "$src/models/builtin/builtin_k5.safetensors" "$tmp" <<'PY'
-import json, struct, sys
-path, out = sys.argv[1], sys.argv[2]
-d = open(path, "rb").read()
-hlen = struct.unpack("<Q", d[:8])[0]
-hdr = json.loads(d[8:8 + hlen])
-tensors = sorted((v["data_offsets"], k) for k, v in hdr.items() if k != "__metadata__")
-base = 8 + hlen
-def put(name, data):
-    open(f"{out}/{name}.safetensors", "wb").write(data)
-# truncated at every section boundary: inside the length, after it, inside
-# the header, after the header, after each tensor but the last, one byte short
-cuts = {"len4": 4, "len8": 8, "header_half": 8 + hlen // 2, "header_end": base}
-for i, (off, name) in enumerate(tensors[:-1]):
-    cuts[f"tensor{i:02d}"] = base + off[1]
-cuts["last_byte"] = len(d) - 1
-for tag, n in cuts.items():
-    put(f"trunc_{tag}", d[:n])
-def with_header(h):
-    b = json.dumps(h, separators=(",", ":")).encode()
-    return struct.pack("<Q", len(b)) + b + d[base:]
-# The damage is computed from whatever the built-in model's layout is; the
+# Damaged copies of the built-in model, computed from its layout (see
+# tests/tools/ef_testtool.c, model-damage): cut at every section boundary
+# (inside the length, after it, inside and after the header, after each
+# tensor but the last, one byte short); the first tensor's shape and dtype
+# changed, its offsets past the data, metadata "hidden" out of range, header
+# lengths of 2^40 and 2^64-1, NaN in the last bias, -Inf in the first, and
+# (accepted) every weight of the last two weight tensors at 2.83e38. The
 # expected message of each case goes to cases.txt (name|text).
-cases = open(f"{out}/cases.txt", "w")
-first = tensors[0][1]
-a, b = hdr[first]["shape"][0], hdr[first]["shape"][-1]
-h = json.loads(d[8:8 + hlen]); h[first]["shape"] = [a // 2, b * 2]; put("shape", with_header(h))
-cases.write(f"shape|tensor {first}: shape [{a // 2},{b * 2}], expected [{a},{b}]\n")
-h = json.loads(d[8:8 + hlen]); h[first]["dtype"] = "I32"; put("dtype", with_header(h))
-cases.write(f"dtype|tensor {first}: dtype I32, expected F32\n")
-h = json.loads(d[8:8 + hlen]); h[first]["data_offsets"] = [0, 18446744073709551615]
-put("offsets", with_header(h))
-cases.write("offsets|run past the data section\n")
-h = json.loads(d[8:8 + hlen]); h["__metadata__"]["hidden"] = "4000000000"; put("meta", with_header(h))
-cases.write('meta|metadata hidden "4000000000" is out of range\n')
-put("hlen_huge", struct.pack("<Q", 1 << 40) + d[8:])
-cases.write("hlen_huge|header length 1099511627776 exceeds\n")
-put("hlen_max", struct.pack("<Q", (1 << 64) - 1) + d[8:])
-cases.write("hlen_max|header length\n")
-def patch_float(tensor, value):
-    (b, e), = [o for o, k in tensors if k == tensor]
-    x = bytearray(d)
-    for at in range(base + b, base + e, 4):
-        x[at:at + 4] = struct.pack("<f", value)
-    return bytes(x)
-biases = [k for _, k in tensors if "bias" in k]
-weights = [k for _, k in tensors if "weight" in k]
-put("nan", patch_float(biases[-1], float("nan")))
-cases.write(f"nan|tensor {biases[-1]}: element 0 is NaN\n")
-put("inf", patch_float(biases[0], float("-inf")))
-cases.write(f"inf|tensor {biases[0]}: element 0 is infinite\n")
-# finite but huge (the fuzz finding): every weight of the output layer and
-# of the layer before it at 2.83e38
-x = patch_float(weights[-1], 2.83e38)
-d = x
-put("huge", patch_float(weights[-2], 2.83e38))
-PY
+"$tool" model-damage "$src/models/builtin/builtin_k5.safetensors" "$tmp"
 [ $? -eq 0 ] || { echo "robust_corrupt_inputs: could not write the model files" >&2; exit 1; }
 cp "$tmp/a.pcap" "$tmp/pcap_as_model.safetensors"
 
@@ -151,21 +103,20 @@ n_num=$(grep '"event_type":"early"' "$tmp/m_huge/eve.json" | grep -c '"score":[0
 grep -q 'null' "$tmp/m_huge/eve.json" && fail "huge weights: a null (NaN) in the EVE output"
 
 # ---- rules ----------------------------------------------------------------------
-"$py" - "$tmp" <<'PY'
-import sys
-out = sys.argv[1]
-with open(f"{out}/patho.rules", "w") as f:
-    f.write("alert tcp " + "[" * 4000 + "10.0.0.1" + "]" * 4000 + " any -> any any (msg:\"deep\"; sid:1;)\n")
-    f.write("alert tcp any " + "[!" * 2000 + "80" + "]" * 2000 + " -> any any (msg:\"deep ports\"; sid:2;)\n")
-    f.write("alert tcp any any -> any any (msg:\"" + "A" * 200000 + "\"; sid:3;)\n")
-    f.write("alert tcp any any -> any any (msg:\"continued\"; \\\n" * 3000 + "sid:4;)\n")
-    f.write("alert tcp $NOPE any -> any any (msg:\"unknown var\"; sid:5;)\n")
-    f.write("alert tcp any any -> any any (" + "early.label:DoS; " * 1000 + "sid:6;)\n")
-    f.write("alert tcp any any -> any any (msg:\"fine\"; early.label:DoS; sid:7; rev:1;)\n")
-with open(f"{out}/many.rules", "w") as f:
-    for i in range(20000):
-        f.write(f"alert tcp 10.{i % 250}.0.0/16 any -> any {i % 65535} (msg:\"r{i}\"; early.label:DoS; sid:{i + 1};)\n")
-PY
+awk 'function rep(s, n) { while (n-- > 0) printf "%s", s }
+BEGIN {
+    printf "alert tcp "; rep("[", 4000); printf "10.0.0.1"; rep("]", 4000)
+    print " any -> any any (msg:\"deep\"; sid:1;)"
+    printf "alert tcp any "; rep("[!", 2000); printf "80"; rep("]", 2000)
+    print " -> any any (msg:\"deep ports\"; sid:2;)"
+    printf "alert tcp any any -> any any (msg:\""; rep("A", 200000); print "\"; sid:3;)"
+    rep("alert tcp any any -> any any (msg:\"continued\"; \\\n", 3000); print "sid:4;)"
+    print "alert tcp $NOPE any -> any any (msg:\"unknown var\"; sid:5;)"
+    printf "alert tcp any any -> any any ("; rep("early.label:DoS; ", 1000); print "sid:6;)"
+    print "alert tcp any any -> any any (msg:\"fine\"; early.label:DoS; sid:7; rev:1;)"
+}' >"$tmp/patho.rules"
+awk 'BEGIN { for (i = 0; i < 20000; i++)
+    printf "alert tcp 10.%d.0.0/16 any -> any %d (msg:\"r%d\"; early.label:DoS; sid:%d;)\n", i % 250, i % 65535, i, i + 1 }' >"$tmp/many.rules"
 run r_patho -S "$tmp/patho.rules" -r "$tmp/a.pcap" -l "$tmp/r_patho"
 expect r_patho 0 "1 rules loaded, 6 skipped"
 for t in "patho.rules:1:" "nested deeper than 64 levels" "patho.rules:2:" "patho.rules:3:1: error" \
@@ -206,17 +157,9 @@ expect c_big 1 "c_big.yaml"
 
 # ---- captures -------------------------------------------------------------------
 # Record offsets of a.pcap (classic pcap: 24-byte header, 16 + caplen each).
-read -r last_off size < <("$py" - "$tmp/a.pcap" <<'PY'
-import struct, sys
-d = open(sys.argv[1], "rb").read()
-off = 24
-last = off
-while off < len(d):
-    last = off
-    off += 16 + struct.unpack("<I", d[off + 8:off + 12])[0]
-print(last, len(d))
-PY
-)
+offsets=$("$tool" pcap-offsets "$tmp/a.pcap") && [ -n "$offsets" ] ||
+    { echo "robust_corrupt_inputs: no record offsets in a.pcap" >&2; exit 1; }
+last_off=${offsets##*$'\n'}
 head -c $((last_off + 20)) "$tmp/a.pcap" >"$tmp/cut_data.pcap"   # inside the last record's data
 head -c $((last_off + 9)) "$tmp/a.pcap" >"$tmp/cut_hdr.pcap"     # inside its record header
 head -c 10 "$tmp/a.pcap" >"$tmp/cut_file.pcap"                   # inside the file header
@@ -231,24 +174,10 @@ for cut in cut_data cut_hdr; do
 done
 run cut_file -r "$tmp/cut_file.pcap" -l "$tmp/cut_file"
 expect cut_file 1 "$tmp/cut_file.pcap: byte 0: not a readable pcap or pcapng file"
-# pcapng cut inside its last block (written by `earlyflow gen`? no: converted
-# here from classic pcap records, one interface)
-"$py" - "$tmp/a.pcap" "$tmp/a.pcapng" <<'PY'
-import struct, sys
-d = open(sys.argv[1], "rb").read()
-out = open(sys.argv[2], "wb")
-def block(t, body):
-    n = 12 + len(body) + (-len(body) % 4)
-    out.write(struct.pack("<II", t, n) + body + b"\0" * (-len(body) % 4) + struct.pack("<I", n))
-block(0x0A0D0D0A, struct.pack("<IHHq", 0x1A2B3C4D, 1, 0, -1))
-block(1, struct.pack("<HHI", 1, 0, 65535))
-off = 24
-while off < len(d):
-    s, us, cap, wire = struct.unpack("<IIII", d[off:off + 16])
-    ts = s * 1000000 + us
-    block(6, struct.pack("<IIIII", 0, ts >> 32, ts & 0xffffffff, cap, wire) + d[off + 16:off + 16 + cap])
-    off += 16 + cap
-PY
+# pcapng cut inside its last block (`earlyflow gen` writes classic pcap: the
+# records of a.pcap are converted here, one section, one interface)
+"$tool" pcap-to-pcapng "$tmp/a.pcap" "$tmp/a.pcapng" ||
+    { echo "robust_corrupt_inputs: could not write a.pcapng" >&2; exit 1; }
 ng_size=$(wc -c <"$tmp/a.pcapng")
 head -c $((ng_size - 7)) "$tmp/a.pcapng" >"$tmp/cut_ng.pcapng"
 run ng_full -r "$tmp/a.pcapng" -l "$tmp/ng_full"
@@ -274,30 +203,10 @@ expect randh 1 "<stdin>: byte 24: "
 
 # Valid records with random frames, on Ethernet and raw IP: no packet stops a run.
 for lt in 1 101; do
-    "$py" - "$tmp/frames$lt.pcap" "$lt" <<'PY'
-import os, random, struct, sys
-lt = int(sys.argv[2])
-random.seed(lt)
-out = open(sys.argv[1], "wb")
-out.write(struct.pack("<IHHiIII", 0xa1b2c3d4, 2, 4, 0, 0, 65535, lt))
-link = 14 if lt == 1 else 0
-for i in range(20000):
-    n = random.choice([0, 1, 13, 14, 20, 34, 40, 54, 60, random.randrange(0, 1600)])
-    frame = bytearray(os.urandom(n))
-    if lt == 1 and n >= 14 and i % 2:
-        frame[12:14] = random.choice([b"\x08\x00", b"\x86\xdd", b"\x81\x00", b"\x88\xa8"])
-    ip = link
-    if i % 4 == 1 and n >= ip + 20:  # plausible IPv4: lengths right, the rest random
-        frame[ip] = 0x45
-        frame[ip + 2:ip + 4] = struct.pack(">H", n - ip)
-        frame[ip + 6] &= 0x40   # mostly not a fragment
-        frame[ip + 9] = random.choice([1, 6, 6, 17, 17, 41, 47, 58, 132])
-    elif i % 4 == 3 and n >= ip + 40:  # plausible IPv6
-        frame[ip] = 0x60
-        frame[ip + 4:ip + 6] = struct.pack(">H", n - ip - 40)
-        frame[ip + 6] = random.choice([0, 6, 17, 43, 44, 58, 60, 59])
-    out.write(struct.pack("<IIII", 1600000000 + i // 1000, i % 1000 * 1000, n, n + random.randrange(0, 3)) + frame)
-PY
+    # 20000 records; frame lengths at the decoders' boundaries, random bytes,
+    # some plausible IPv4/IPv6 headers (ef_testtool frames; seeded)
+    "$tool" frames "$tmp/frames$lt.pcap" "$lt" 20000 "$lt" ||
+        { echo "robust_corrupt_inputs: could not write frames$lt.pcap" >&2; exit 1; }
     run "frames$lt" --ndpi -r "$tmp/frames$lt.pcap" -l "$tmp/frames$lt"
     [ "$rc" -eq 0 ] || fail "random frames (link type $lt): exit $rc: $(tail -2 "$tmp/frames$lt.err")"
     [ "$(stat_of "$tmp/frames$lt/eve.json" pkts)" = 20000 ] ||
