@@ -11,7 +11,7 @@ set -u
 bin=${EF_BIN:?EF_BIN not set}
 flood=${EF_BINARY_DIR:?EF_BINARY_DIR not set}/bench/bench_flood
 [ -x "$flood" ] || { echo "robust_signals: $flood not built, skipped"; exit 77; }
-py=$(command -v python3) || { echo "robust_signals: python3 absent, skipped"; exit 77; }
+tool=${EF_TESTTOOL:?EF_TESTTOOL not set}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 failures=0
@@ -24,22 +24,14 @@ printf 'earlyflow:\n  memcap: 2mb\n' >"$tmp/c.yaml"
 
 # check_eve NAME: every line one JSON object, exactly one stats line, the last
 check_eve() {
-    "$py" - "$tmp/$1/eve.json" <<'PY' || fail "$1: EVE file damaged"
-import json, sys
-lines = open(sys.argv[1], "rb").read().split(b"\n")
-if lines[-1] != b"":
-    sys.exit(f"the file ends inside a line: {lines[-1][:80]!r}")
-events = []
-for i, l in enumerate(lines[:-1], 1):
-    try:
-        events.append(json.loads(l))
-    except ValueError as e:
-        sys.exit(f"line {i}: {e}: {l[:80]!r}")
-stats = [i for i, e in enumerate(events) if e.get("event_type") == "stats"]
-if stats != [len(events) - 1]:
-    sys.exit(f"stats lines at {stats}, expected one, the last of {len(events)}")
-print(f"  {len(events)} lines, {events[-1]['stats']['decoder']['pkts']} packets")
-PY
+    local out
+    out=$("$tool" eve-check -s -p stats.decoder.pkts "$tmp/$1/eve.json") || {
+        fail "$1: EVE file damaged"
+        return
+    }
+    printf '%s\n' "$out" |
+        awk '$1 == "lines" { n = $2 } $1 == "stats.decoder.pkts" { p = $2 }
+             END { printf "  %s lines, %s packets\n", n, p }'
 }
 
 # stop_run NAME SIGNAL DELAY PRODUCER... : run the producer into `earlyflow
