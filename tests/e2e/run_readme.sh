@@ -7,6 +7,7 @@
 set -u
 bin=${EF_BIN:?EF_BIN not set}
 src=${EF_SOURCE_DIR:?EF_SOURCE_DIR not set}
+tool=${EF_TESTTOOL:?EF_TESTTOOL not set}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
@@ -33,22 +34,14 @@ verdicts=$(awk '$1 == "verdicts" { print $2 }' "$tmp/stdout")
 alerts=$(awk '$1 == "alerts" { print $2 }' "$tmp/stdout")
 [ "${verdicts:-0}" -gt 0 ] || fail "no verdicts: $(cat "$tmp/stdout")"
 [ "${alerts:-0}" -gt 0 ] || fail "no alerts: $(cat "$tmp/stdout")"
-python3 - "$tmp/eve.json" "$verdicts" "$alerts" <<'PY' || fail "EVE output"
-import json, sys
-path, verdicts, alerts = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
-events = [json.loads(l) for l in open(path, encoding="utf-8")]
-kinds = [e["event_type"] for e in events]
-if kinds.count("alert") != alerts:
-    sys.exit("%d alert events, summary says %d" % (kinds.count("alert"), alerts))
-if not kinds.count("early"):
-    sys.exit("no early events")
-if kinds[-1] != "stats" or kinds.count("stats") != 1:
-    sys.exit("stats line missing or not last")
-st = events[-1]["stats"]
-if st["early"]["verdicts"] != verdicts or st["detect"]["alerts"] != alerts:
-    sys.exit("stats disagree with the summary")
-for e in events[:-1]:
-    if e["early"]["model"].startswith("builtin_k") is False:
-        sys.exit("not a built-in model: %r" % e["early"]["model"])
-PY
+# every line one JSON object, the stats line exactly once and last, every
+# other line from a built-in model; then the counts against the summary
+eve=$("$tool" eve-check -s -m builtin_k -p stats.early.verdicts -p stats.detect.alerts \
+    "$tmp/eve.json") || fail "EVE output"
+eve_val() { printf '%s\n' "$eve" | awk -v k="$1" '$1 == k { print $2 }'; }
+n_alert=$(eve_val type:alert)
+[ "${n_alert:-0}" -eq "$alerts" ] || fail "${n_alert:-0} alert events, summary says $alerts"
+[ "$(eve_val type:early)" ] || fail "no early events"
+[ "$(eve_val stats.early.verdicts)" = "$verdicts" ] && [ "$(eve_val stats.detect.alerts)" = "$alerts" ] ||
+    fail "stats disagree with the summary"
 echo "run_readme: $verdicts verdicts, $alerts alerts"

@@ -8,6 +8,7 @@
 set -u
 bin=${EF_BIN:?EF_BIN not set}
 src=${EF_SOURCE_DIR:?EF_SOURCE_DIR not set}
+tool=${EF_TESTTOOL:?EF_TESTTOOL not set}
 data=${EF_SHARED_DATA:-}
 if [ -z "$data" ] || [ ! -d "$data" ]; then
     echo "run_shared: shared data folder '$data' absent, skipped"
@@ -55,32 +56,8 @@ for cap in "${caps[@]}"; do
     [ -s "$out/eve.json" ] || fail "$cap: no eve.json"
     eves+=("$out/eve.json")
 done
-# every EVE file in one Python run (interpreter start-up is slow here)
-python3 - "${eves[@]}" <<'PY' || fail "invalid EVE output"
-import json, sys
-for path in sys.argv[1:]:
-    lines = open(path, "rb").read().split(b"\n")
-    if lines[-1] != b"":
-        sys.exit("%s: last line not terminated" % path)
-    lines = lines[:-1]
-    types = []
-    for i, raw in enumerate(lines, 1):
-        try:
-            ev = json.loads(raw.decode("utf-8"))
-        except Exception as e:
-            sys.exit("%s:%d: not valid JSON: %s" % (path, i, e))
-        if not isinstance(ev, dict) or ev.get("event_type") not in ("early", "alert", "stats", "flow"):
-            sys.exit("%s:%d: not an EVE event: %r" % (path, i, raw[:200]))
-        if ev["event_type"] in ("early", "alert"):
-            e = ev["early"]
-            if "probabilities" in e and abs(sum(e["probabilities"].values()) - 1.0) > 1e-3:
-                sys.exit("%s:%d: probabilities do not sum to 1" % (path, i))
-            if not 1 <= e["packets"] <= e["k"] or e["k"] not in (3, 5, 10, 20):
-                sys.exit("%s:%d: packets %r for k %r" % (path, i, e["packets"], e["k"]))
-            if e["at_flow_end"] != (e["packets"] < e["k"]):
-                sys.exit("%s:%d: at_flow_end %r with %r of %r packets" % (path, i, e["at_flow_end"], e["packets"], e["k"]))
-        types.append(ev["event_type"])
-    if types.count("stats") != 1 or types[-1] != "stats":
-        sys.exit("%s: %d stats lines, last is %s" % (path, types.count("stats"), types[-1] if types else None))
-PY
+# every line of every EVE file a JSON object of a known event type (early
+# and alert events with consistent k, packets, at_flow_end, probabilities),
+# exactly one stats line, the last
+"$tool" eve-check -s -e "${eves[@]}" >/dev/null || fail "invalid EVE output"
 echo "run_shared: $n captures, $refused refused with an input error, every EVE file valid"
