@@ -11,7 +11,7 @@ if [ -z "$SHARED" ] || [ ! -d "$SHARED" ]; then
     echo "skip: shared data folder absent (${SHARED:-unset})"
     exit 77
 fi
-: "${EF_BIN:?}"
+: "${EF_BIN:?}" "${EF_TESTTOOL:?}"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 fail() { echo "FAIL: $*"; status=1; }
@@ -97,22 +97,10 @@ done
 grep -E '^  (total|malformed|flows:)' "$work/err1" | sed 's/^/all folders: /'
 
 # The seed's loader reads columns by name: check the names and value types.
-/usr/bin/python3 - "$work/all1/all_K_5.csv" <<'EOF' || fail "CSV not readable by name"
-import csv, sys
-with open(sys.argv[1], newline="") as f:
-    r = csv.DictReader(f)
-    need = [f"pktSize{i}" for i in range(1, 6)] + [f"pktTime{i}" for i in range(1, 6)]
-    need += ["c2s", "taxonomy label"]
-    missing = [c for c in need if c not in r.fieldnames]
-    assert not missing, f"missing columns {missing}"
-    rows = 0
-    for row in r:
-        rows += 1
-        for i in range(1, 6):
-            assert 20 <= int(row[f"pktSize{i}"]) <= 65535, row
-            assert float(row[f"pktTime{i}"]) >= 0, row
-        assert 0 <= int(row["c2s"]) <= 5, row
-        assert row["taxonomy label"] == "Unlabeled", row
-print(f"python csv reader: {rows} rows by column name")
-EOF
+specs=()
+for i in 1 2 3 4 5; do
+    specs+=(--int "pktSize$i" 20 65535 --num "pktTime$i" 0 inf)
+done
+"$EF_TESTTOOL" csv-check "$work/all1/all_K_5.csv" "${specs[@]}" --int c2s 0 5 \
+    --eq "taxonomy label" Unlabeled || fail "CSV not readable by name"
 exit $status
