@@ -1,5 +1,5 @@
 /* ef_testtool: what the end-to-end tests (tests/e2e) need beyond POSIX
- * shell tools, so that no test runs Python. One binary, one subcommand per
+ * shell tools, so that they run no Python. One binary, one subcommand per
  * need; each validates strictly and exits 1 with a message naming the file
  * and position of the first problem (2 on a usage error).
  *
