@@ -4,10 +4,9 @@
 #ifndef EF_CLI_COMMANDS_H
 #define EF_CLI_COMMANDS_H
 
-/* Declared weak while commands are being built in parallel, so main.c links
- * with whichever are present; every command in the table must exist in a
- * release (tests/unit/test_cli.c checks each one answers --help). */
-#define EF_CMD(name) int ef_cmd_##name(int argc, char **argv) __attribute__((weak))
+/* Every command in main.c's table must exist: a missing one fails the link
+ * (tests/unit/test_cli.c checks each one answers --help). */
+#define EF_CMD(name) int ef_cmd_##name(int argc, char **argv)
 EF_CMD(run);
 EF_CMD(collect);
 EF_CMD(train);

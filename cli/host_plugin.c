@@ -79,7 +79,16 @@ int host_plugin_default_path(char *buf, size_t len)
     char *slash = strrchr(exe, '/');
     if (slash)
         *slash = '\0';
+    char installed[4096 + 512];
+    int m = snprintf(installed, sizeof installed, "%s/%s/%s", exe,
+                     EF_INSTALLED_PLUGIN_RELDIR, EF_DEFAULT_PLUGIN);
     if ((size_t)snprintf(buf, len, "%s/%s", exe, EF_DEFAULT_PLUGIN) >= len)
         return -1;
+    if (access(buf, F_OK) == 0 || m < 0 || (size_t)m >= sizeof installed ||
+        access(installed, F_OK) != 0)
+        return 0;
+    if ((size_t)m >= len)
+        return -1;
+    memcpy(buf, installed, (size_t)m + 1);
     return 0;
 }

@@ -19,7 +19,11 @@ int host_plugin_load(host_plugin_t *hp, const char *path, ef_err_t *err);
 void host_plugin_unload(host_plugin_t *hp);
 
 /* Where earlyflow.so is looked for when neither -P nor the config's
- * `plugins:` names one: next to the running binary. Writes into buf. */
+ * `plugins:` names one: next to the running binary (a build tree), else in
+ * the installed plugin directory relative to the binary's directory
+ * (bin/../lib/earlyflow for `cmake --install`). Writes into buf the first of
+ * the two that exists, or the first one when neither does (so the error
+ * names it); -1 when the binary cannot be located or buf is too small. */
 int host_plugin_default_path(char *buf, size_t len);
 
 #endif

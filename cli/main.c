@@ -25,8 +25,7 @@ static void usage(FILE *out)
 {
     fprintf(out, "usage: earlyflow <command> [options]   (earlyflow <command> --help)\n\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (commands[i].fn)
-            fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
     fprintf(out, "\nearlyflow %s - early flow classification in the MAWILab taxonomy\n",
             EF_VERSION);
 }
@@ -48,10 +47,6 @@ int main(int argc, char **argv)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
         if (strcmp(argv[1], commands[i].name) != 0)
             continue;
-        if (!commands[i].fn) {
-            fprintf(stderr, "earlyflow: command '%s' is not part of this build\n", argv[1]);
-            return 1;
-        }
         return commands[i].fn(argc - 1, argv + 1);
     }
     fprintf(stderr, "earlyflow: unknown command '%s'\n", argv[1]);

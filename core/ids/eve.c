@@ -237,18 +237,28 @@ static int digits6(double v, double scale, char d[6])
     return nd;
 }
 
-/* %.6g for 1e-10 <= v < 1 (probabilities and scores, the bulk of every
- * early event) without snprintf: fixed notation down to 1e-4, scientific
- * below, as %.6g does. Returns the length, or 0 when v is outside that range
- * or rounds up to the next power of ten (snprintf then decides). The last
- * digit can differ from glibc's in exact-halfway cases; the value keeps its
- * 6 significant digits either way. */
+/* %.6g for 0, 1 and 1e-99 <= v < 1 (probabilities and scores, the bulk of
+ * every early event; a confident model gives many below 1e-10) without
+ * snprintf: fixed notation down to 1e-4, scientific below with two exponent
+ * digits, as %.6g does. Returns the length, or 0 when v is outside that
+ * range or rounds up to the next power of ten (snprintf then decides). The
+ * last digit can differ from glibc's in exact-halfway cases; the value keeps
+ * its 6 significant digits either way. */
 static int fmt_prob6(double v, char *out)
 {
     static const double pow10[17] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7, 1e8,
                                      1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16};
-    if (!(v >= 1e-10 && v < 1.0))
+    if (v == 0.0 || v == 1.0) {
+        out[0] = v == 0.0 ? '0' : '1';
+        return 1;
+    }
+    if (!(v >= 1e-99 && v < 1.0))
         return 0;
+    int shift = 0; /* bring v into [1e-10, 1): 1e10 is exact, each step rounds once */
+    while (v < 1e-10) {
+        v *= 1e10;
+        shift += 10;
+    }
     int e = 1; /* v = 0.d... * 10^-(e-1), i.e. the first digit is at 10^-e */
     while (e < 10 && v < 1.0 / pow10[e])
         e++;
@@ -256,6 +266,7 @@ static int fmt_prob6(double v, char *out)
     int nd = digits6(v, pow10[e + 5], d);
     if (nd == 0)
         return 0;
+    e += shift;
     int n = 0;
     if (e <= 4) { /* 0.000ddd */
         out[n++] = '0';

@@ -732,10 +732,15 @@ START_TEST(probabilities_print_as_6g)
     for (int i = 0; i < N; i++) {
         x ^= x << 13, x ^= x >> 7, x ^= x << 17;
         double u = (double)(x >> 11) / 9007199254740992.0;
-        /* log-uniform over 1e-7..1, plus exact edges and decade boundaries */
-        vals[i] = (float)pow(10.0, -7.0 * u);
-        if (i < 8) {
-            static const float edge[8] = {0.0f, 1.0f, 1e-4f, 0.1f, 0.01f, 0.999999f, 0.0999999f, 5e-5f};
+        /* log-uniform over 1e-7..1 for half the values, over 1e-45..1 (float
+         * denormals included) for the others, plus exact edges and decade
+         * boundaries */
+        vals[i] = (float)pow(10.0, (i & 1 ? -45.0 : -7.0) * u);
+        if (i < 16) {
+            static const float edge[16] = {0.0f,        1.0f,   1e-4f,     0.1f,
+                                           0.01f,       0.999999f, 0.0999999f, 5e-5f,
+                                           1e-10f,      9.99999e-11f, 1e-20f, 1.17549435e-38f,
+                                           1.4e-45f,    0.9999999f, 1e-30f, 3.3e-21f};
             vals[i] = edge[i];
         }
         ef_verdict_t v = {.label = "p", .score = vals[i], .k = 5, .packets = 5, .model = "m",

@@ -28,8 +28,9 @@ run_capture() {
 }
 
 # score_attack LABELS VERDICTS CATEGORY: per k, the capture's attack flows
-# (the flows its runtime label file names) and how their verdicts read:
-#   k flows tagged_attack right
+# (the flows its runtime label file names) and how their verdicts read, also
+# counting only verdicts with score >= 0.9 (the demo rules' early.score):
+#   k flows tagged_attack right tagged_attack_s90 right_s90
 score_attack() {
     awk -F'\t' -v cat="$3" '
         FNR == NR {
@@ -43,14 +44,16 @@ score_attack() {
             n[$6]++
             if ($7 != "Unlabeled") t[$6]++
             if ($7 == cat) r[$6]++
+            if ($7 != "Unlabeled" && $8 >= 0.9) t9[$6]++
+            if ($7 == cat && $8 >= 0.9) r9[$6]++
         }
-        END { split("3 5 10 20", K, " "); for (i = 1; i <= 4; i++) print K[i], n[K[i]] + 0, t[K[i]] + 0, r[K[i]] + 0 }' "$1" "$2"
+        END { split("3 5 10 20", K, " "); for (i = 1; i <= 4; i++) print K[i], n[K[i]] + 0, t[K[i]] + 0, r[K[i]] + 0, t9[K[i]] + 0, r9[K[i]] + 0 }' "$1" "$2"
 }
 
-# score_benign VERDICTS: per k: k flows tagged_attack
+# score_benign VERDICTS: per k: k flows tagged_attack tagged_attack_s90
 score_benign() {
-    awk -F'\t' '{ n[$6]++; if ($7 != "Unlabeled") t[$6]++ }
-        END { split("3 5 10 20", K, " "); for (i = 1; i <= 4; i++) print K[i], n[K[i]] + 0, t[K[i]] + 0 }' "$1"
+    awk -F'\t' '{ n[$6]++; if ($7 != "Unlabeled") t[$6]++; if ($7 != "Unlabeled" && $8 >= 0.9) t9[$6]++ }
+        END { split("3 5 10 20", K, " "); for (i = 1; i <= 4; i++) print K[i], n[K[i]] + 0, t[K[i]] + 0, t9[K[i]] + 0 }' "$1"
 }
 
 stage_measure() {
@@ -74,18 +77,18 @@ stage_measure() {
         awk -v k="$k" -v floor=0 -f "$here/lib/check_run.awk" "$out/gen/$hs/truth.csv" \
             "$d/gen$hs/verdicts.tsv" >"$d/gen$hs/check_k$k" 2>&1 || true
     done
-    printf 'capture\tcategory\tk\tattack_flows\ttagged_attack\tright_category\n' >"$d/attack.tsv"
-    printf 'capture\tk\tflows\ttagged_attack\n' >"$d/benign.tsv"
+    printf 'capture\tcategory\tk\tattack_flows\ttagged_attack\tright_category\ttagged_attack_s90\tright_category_s90\n' >"$d/attack.tsv"
+    printf 'capture\tk\tflows\ttagged_attack\ttagged_attack_s90\n' >"$d/benign.tsv"
     local path label name cat
     while IFS=$'\t' read -r path label _; do
         name=$(capname "$path")
         cat=$(category_of "$label")
         run_capture "$d/earlyflow.yaml" "$data/$path" "$d/$name"
         if [ "$cat" = Unlabeled ]; then
-            score_benign "$d/$name/verdicts.tsv" | awk -v c="$name" '{ printf "%s\t%s\t%s\t%s\n", c, $1, $2, $3 }' >>"$d/benign.tsv"
+            score_benign "$d/$name/verdicts.tsv" | awk -v c="$name" '{ printf "%s\t%s\t%s\t%s\t%s\n", c, $1, $2, $3, $4 }' >>"$d/benign.tsv"
         else
             score_attack "$out/real/labels/${name}_anomalous_suspicious.csv" "$d/$name/verdicts.tsv" "$cat" |
-                awk -v c="$name" -v cat="$cat" '{ printf "%s\t%s\t%s\t%s\t%s\t%s\n", c, cat, $1, $2, $3, $4 }' >>"$d/attack.tsv"
+                awk -v c="$name" -v cat="$cat" '{ printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c, cat, $1, $2, $3, $4, $5, $6 }' >>"$d/attack.tsv"
         fi
     done < <(captures holdout)
     measure_summary | tee "$d/summary.txt" >&2
@@ -100,10 +103,11 @@ measure_summary() {
             caps[$3]++
             if ($4 > 0 && $5 / $4 > 0.5) major[$3]++
             if ($4 > 0 && $6 / $4 > 0.5) rmaj[$3]++
-            fl[$3] += $4; tg[$3] += $5; rt[$3] += $6
+            if ($4 > 0 && $7 / $4 > 0.5) major9[$3]++
+            fl[$3] += $4; tg[$3] += $5; rt[$3] += $6; tg9[$3] += $7
             next
         }
-        { bn[$2] += $3; bt[$2] += $4 }
+        { bn[$2] += $3; bt[$2] += $4; bt9[$2] += $5 }
         END {
             print "held-out real captures (earlyflow run, built-in models):"
             print "  k   attack captures with >50% of attack flows tagged attack (right category)   attack flows tagged attack (right)   benign flows tagged attack"
@@ -114,6 +118,13 @@ measure_summary() {
                     major[k], caps[k], 100 * major[k] / caps[k], rmaj[k], caps[k], "",
                     tg[k], fl[k], 100 * tg[k] / fl[k], 100 * rt[k] / fl[k], "",
                     bt[k], bn[k], bn[k] ? 100 * bt[k] / bn[k] : 0
+            }
+            print "  the same, counting only verdicts with score >= 0.9 (early.score:>=0.9 in a rule):"
+            for (i = 1; i <= 4; i++) {
+                k = K[i]
+                printf "  %-3s %d/%d captures, attack flows %d/%d = %.1f%%, benign flows %d/%d = %.2f%%\n", k,
+                    major9[k], caps[k], tg9[k], fl[k], 100 * tg9[k] / fl[k],
+                    bt9[k], bn[k], bn[k] ? 100 * bt9[k] / bn[k] : 0
             }
         }' "$d/attack.tsv" "$d/benign.tsv"
     echo "held-out generated capture (seed $hs, earlyflow run):"
