@@ -100,17 +100,11 @@ fi
 # measure CMD...: over REPEAT runs, the fastest wall time and the smallest CPU
 # time (user + system), in seconds, as "wall cpu". On a shared machine the CPU
 # time is the steadier figure (waiting for a core does not count).
-timed() { # prints "wall cpu" of one run (microsecond resolution, via wait4)
-    /usr/bin/python3 - "$@" <<'PY'
-import os, subprocess, sys, time
-t0 = time.perf_counter()
-p = subprocess.Popen(sys.argv[1:], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-_, status, ru = os.wait4(p.pid, 0)
-wall = time.perf_counter() - t0
-if os.waitstatus_to_exitcode(status) != 0:
-    sys.exit(1)
-print(f"{wall:.4f} {ru.ru_utime + ru.ru_stime:.4f}")
-PY
+timed() { # prints "wall cpu" of one run (bash's time: millisecond resolution)
+    local TIMEFORMAT='%3R %3U %3S' t
+    t=$( { time "$@" >/dev/null 2>&1; } 2>&1 ) || return 1
+    set -- $t
+    echo "$1 $(echo "$2 + $3" | bc -l)"
 }
 measure() {
     local best_wall="" best_cpu="" line wall cpu
