@@ -13,11 +13,6 @@ fail() {
     exit 1
 }
 
-if ! "$bin" collect --help >/dev/null 2>&1; then
-    echo "skip: earlyflow collect is not part of this build"
-    exit 77
-fi
-
 check() { # check NAME GEN-OPTIONS...
     local name=$1
     shift
