@@ -12,13 +12,16 @@
  * from another thread or a signal handler.
  *
  * Live captures: libpcap in promiscuous, immediate mode (each packet is
- * handed over as soon as the kernel has it) with a read timeout of
- * EF_CAPTURE_READ_TIMEOUT_MS. Timestamps are the kernel's, i.e. the wall
- * clock (CLOCK_REALTIME), in microseconds. By default ef_capture_next()
- * waits on across read timeouts until a packet arrives or the capture is
- * broken; after ef_capture_return_on_timeout(c, 1) it returns
- * EF_CAPTURE_TIMEOUT instead, so a caller can advance its own clocks and
- * flush its output while the interface is quiet. */
+ * handed over as soon as the kernel has it). A read waits at most
+ * EF_CAPTURE_READ_TIMEOUT_MS for a packet (poll on libpcap's descriptor;
+ * libpcap's own read timeout is not relied on: with TPACKET_V3 it does not
+ * expire while nothing arrives). Timestamps are the kernel's, i.e. the wall
+ * clock (CLOCK_REALTIME), in microseconds, so they can step with the clock.
+ * By default ef_capture_next() waits on across read timeouts until a packet
+ * arrives or the capture is broken; after ef_capture_return_on_timeout(c, 1)
+ * it returns EF_CAPTURE_TIMEOUT instead, so that a caller can advance its
+ * own clocks and flush its output while the interface is quiet.
+ * ef_capture_break() wakes a waiting read at once (a pipe the read polls). */
 #ifndef EF_NET_CAPTURE_H
 #define EF_NET_CAPTURE_H
 
@@ -42,10 +45,11 @@ ef_capture_t *ef_capture_open_file(const char *path, ef_err_t *err);
 ef_capture_t *ef_capture_open_live(const char *iface, const char *bpf, int snaplen,
                                    ef_err_t *err);
 
-/* Bound on how long one read of a live capture blocks (libpcap's read
- * timeout): short enough that idle flows end and output is flushed within a
- * fraction of a second of being due, long enough that a quiet interface
- * costs ~10 wake-ups a second. */
+/* Bound on how long one read of a live capture waits for a packet (also
+ * given to libpcap as its read timeout): short enough that a caller's idle
+ * flows end and its output is flushed within a fraction of a second of
+ * being due, long enough that a quiet interface costs ~10 wake-ups a
+ * second. */
 #define EF_CAPTURE_READ_TIMEOUT_MS 100
 
 /* What ef_capture_next() returns. */
