@@ -1,0 +1,130 @@
+#!/usr/bin/env bash
+# Live capture on a quiet interface (docs/run.md, "Live capture"): `earlyflow
+# run -i lo udp port P` sees one UDP flow of 3 datagrams, then nothing. While
+# the process still runs, within 10 s, eve.json must hold the flow's
+# flow-end verdict (idle flows end on the wall clock and EVE is flushed
+# about once a second); then SIGINT ends the run cleanly (exit 0,
+# "(interrupted)" summary, one stats line, last) and the stats say the flow
+# ended by timeout, not at shutdown. With 1 and 2 workers (every worker
+# gets the wall-clock ticks). Skipped (77) when lo cannot be captured on.
+set -u
+bin=${EF_BIN:?EF_BIN not set}
+py=$(command -v python3) || { echo "live_idle: python3 absent, skipped"; exit 77; }
+tmp=$(mktemp -d)
+pid=
+cleanup() {
+    [ -n "$pid" ] && kill -KILL "$pid" 2>/dev/null
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+failures=0
+fail() {
+    echo "FAIL: $*" >&2
+    failures=$((failures + 1))
+}
+
+# send_udp PORT N: N datagrams from one socket (one flow), 20 ms apart
+send_udp() {
+    "$py" - "$1" "$2" <<'PY'
+import socket, sys, time
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for _ in range(int(sys.argv[2])):
+    s.sendto(b"x" * 50, ("127.0.0.1", int(sys.argv[1])))
+    time.sleep(0.02)
+PY
+}
+
+# verdict_count EVE PORT: early events for a flow to PORT decided at flow end
+# on 3 packets
+verdict_count() {
+    "$py" - "$1" "$2" <<'PY'
+import json, sys
+n = 0
+try:
+    for line in open(sys.argv[1]):
+        e = json.loads(line)
+        if (e.get("event_type") == "early" and e.get("dest_port") == int(sys.argv[2])
+                and e["early"]["packets"] == 3 and e["early"]["at_flow_end"]):
+            n += 1
+except FileNotFoundError:
+    pass
+print(n)
+PY
+}
+
+# check_end NAME: complete JSON lines, one stats line (the last), the flow
+# ended by timeout
+check_end() {
+    "$py" - "$tmp/$1/eve.json" <<'PY' || fail "$1: EVE file"
+import json, sys
+lines = open(sys.argv[1], "rb").read().split(b"\n")
+if lines[-1] != b"":
+    sys.exit("the file ends inside a line")
+events = [json.loads(l) for l in lines[:-1]]
+stats = [i for i, e in enumerate(events) if e.get("event_type") == "stats"]
+if stats != [len(events) - 1]:
+    sys.exit(f"stats lines at {stats}, expected one, the last of {len(events)}")
+ended = events[-1]["stats"]["flow"]["ended"]
+if ended["timeout"] < 1 or ended["shutdown"] != 0:
+    sys.exit(f"flow ends {ended}: expected the flow to time out, none left at shutdown")
+PY
+}
+
+run_case() {
+    local name=$1 workers=$2 port=$3
+    mkdir -p "$tmp/$name"
+    "$bin" run -l "$tmp/$name" --workers "$workers" -i lo udp port "$port" \
+        >"$tmp/$name.out" 2>"$tmp/$name.err" &
+    pid=$!
+    sleep 1 # libpcap opens the interface
+    if ! kill -0 "$pid" 2>/dev/null; then
+        wait "$pid"
+        pid=
+        if grep -qiE "permission|not permitted" "$tmp/$name.err"; then
+            echo "live_idle: skipped, cannot capture on lo: $(head -1 "$tmp/$name.err")"
+            exit 77
+        fi
+        fail "$name: earlyflow run -i lo ended at once: $(head -2 "$tmp/$name.err")"
+        return
+    fi
+    local t0 waited=0 found=0
+    t0=$(date +%s%N)
+    send_udp "$port" 3
+    while [ $waited -lt 50 ]; do # 10 s
+        sleep 0.2
+        waited=$((waited + 1))
+        found=$(verdict_count "$tmp/$name/eve.json" "$port")
+        [ "$found" -ge 1 ] && break
+    done
+    if [ "$found" -eq 1 ] && kill -0 "$pid" 2>/dev/null; then
+        echo "$name: flow-end verdict in eve.json $((($(date +%s%N) - t0) / 1000000)) ms" \
+            "after the first datagram (flow timeout 1 s; shared machine: noisy)"
+    else
+        fail "$name: $found flow-end verdicts for port $port in eve.json within 10 s" \
+            "(expected 1, with the run still going)"
+    fi
+    kill -INT "$pid"
+    waited=0
+    while kill -0 "$pid" 2>/dev/null && [ $waited -lt 25 ]; do
+        sleep 0.2
+        waited=$((waited + 1))
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        fail "$name: still running 5 s after SIGINT"
+        kill -KILL "$pid"
+    fi
+    wait "$pid"
+    local rc=$?
+    pid=
+    [ "$rc" -eq 0 ] || fail "$name: exit $rc after SIGINT: $(tail -2 "$tmp/$name.err")"
+    grep -q "earlyflow run summary (interrupted)" "$tmp/$name.out" ||
+        fail "$name: no '(interrupted)' summary"
+    check_end "$name"
+}
+
+base=$((30000 + $$ % 20000))
+run_case one_worker 1 "$base"
+run_case two_workers 2 $((base + 1))
+
+[ "$failures" -eq 0 ] || { echo "live_idle: $failures failures"; exit 1; }
+echo "live_idle: ok"
