@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Live capture on a quiet interface (docs/run.md, "Live capture"): `earlyflow
-# run -i lo udp port P` sees one UDP flow of 3 datagrams, then nothing. While
-# the process still runs, within 10 s, eve.json must hold the flow's
-# flow-end verdict (idle flows end on the wall clock and EVE is flushed
-# about once a second); then SIGINT ends the run cleanly (exit 0,
-# "(interrupted)" summary, one stats line, last) and the stats say the flow
-# ended by timeout, not at shutdown. With 1 and 2 workers (every worker
-# gets the wall-clock ticks). Skipped (77) when lo cannot be captured on.
+# run -i lo udp port P` sees two UDP flows of 3 datagrams each, then
+# nothing. While the process still runs, within 10 s, eve.json must hold
+# both flows' flow-end verdicts: idle flows end on the wall clock, and EVE
+# is flushed about once a second (the writer alone would write the first
+# line at once and keep the second buffered until a later line). Then
+# SIGINT ends the run cleanly (exit 0, "(interrupted)" summary, one stats
+# line, last) and the stats say the flows ended by timeout, none at
+# shutdown. With 1 and 2 workers (every worker gets the wall-clock ticks).
+# Skipped (77) when lo cannot be captured on.
 set -u
 bin=${EF_BIN:?EF_BIN not set}
 py=$(command -v python3) || { echo "live_idle: python3 absent, skipped"; exit 77; }
@@ -23,13 +25,14 @@ fail() {
     failures=$((failures + 1))
 }
 
-# send_udp PORT N: N datagrams from one socket (one flow), 20 ms apart
+# send_udp PORT N: two flows (two sockets), N datagrams each, 20 ms apart
 send_udp() {
     "$py" - "$1" "$2" <<'PY'
 import socket, sys, time
-s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+socks = [socket.socket(socket.AF_INET, socket.SOCK_DGRAM) for _ in range(2)]
 for _ in range(int(sys.argv[2])):
-    s.sendto(b"x" * 50, ("127.0.0.1", int(sys.argv[1])))
+    for s in socks:
+        s.sendto(b"x" * 50, ("127.0.0.1", int(sys.argv[1])))
     time.sleep(0.02)
 PY
 }
@@ -65,8 +68,8 @@ stats = [i for i, e in enumerate(events) if e.get("event_type") == "stats"]
 if stats != [len(events) - 1]:
     sys.exit(f"stats lines at {stats}, expected one, the last of {len(events)}")
 ended = events[-1]["stats"]["flow"]["ended"]
-if ended["timeout"] < 1 or ended["shutdown"] != 0:
-    sys.exit(f"flow ends {ended}: expected the flow to time out, none left at shutdown")
+if ended["timeout"] != 2 or ended["shutdown"] != 0:
+    sys.exit(f"flow ends {ended}: expected both flows to time out, none left at shutdown")
 PY
 }
 
@@ -94,14 +97,14 @@ run_case() {
         sleep 0.2
         waited=$((waited + 1))
         found=$(verdict_count "$tmp/$name/eve.json" "$port")
-        [ "$found" -ge 1 ] && break
+        [ "$found" -ge 2 ] && break
     done
-    if [ "$found" -eq 1 ] && kill -0 "$pid" 2>/dev/null; then
-        echo "$name: flow-end verdict in eve.json $((($(date +%s%N) - t0) / 1000000)) ms" \
+    if [ "$found" -eq 2 ] && kill -0 "$pid" 2>/dev/null; then
+        echo "$name: both flow-end verdicts in eve.json $((($(date +%s%N) - t0) / 1000000)) ms" \
             "after the first datagram (flow timeout 1 s; shared machine: noisy)"
     else
         fail "$name: $found flow-end verdicts for port $port in eve.json within 10 s" \
-            "(expected 1, with the run still going)"
+            "(expected 2, with the run still going)"
     fi
     kill -INT "$pid"
     waited=0
