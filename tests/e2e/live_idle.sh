@@ -8,7 +8,9 @@
 # SIGINT ends the run cleanly (exit 0, "(interrupted)" summary, one stats
 # line, last) and the stats say the flows ended by timeout, none at
 # shutdown. With 1 and 2 workers (every worker gets the wall-clock ticks).
-# Skipped (77) when lo cannot be captured on.
+# And EVE on a full disk (/dev/full): the failed periodic flush is kept and
+# reported, the run ends with exit 1 after SIGINT. Skipped (77) when lo
+# cannot be captured on.
 set -u
 bin=${EF_BIN:?EF_BIN not set}
 py=$(command -v python3) || { echo "live_idle: python3 absent, skipped"; exit 77; }
@@ -73,23 +75,46 @@ if ended["timeout"] != 2 or ended["shutdown"] != 0:
 PY
 }
 
-run_case() {
-    local name=$1 workers=$2 port=$3
+# start NAME PORT ARGS...: earlyflow run ARGS -i lo udp port PORT in the
+# background (pid in $pid); 1 when it could not start (failure recorded)
+start() {
+    local name=$1 port=$2
+    shift 2
     mkdir -p "$tmp/$name"
-    "$bin" run -l "$tmp/$name" --workers "$workers" -i lo udp port "$port" \
-        >"$tmp/$name.out" 2>"$tmp/$name.err" &
+    "$bin" run "$@" -i lo udp port "$port" >"$tmp/$name.out" 2>"$tmp/$name.err" &
     pid=$!
     sleep 1 # libpcap opens the interface
-    if ! kill -0 "$pid" 2>/dev/null; then
-        wait "$pid"
-        pid=
-        if grep -qiE "permission|not permitted" "$tmp/$name.err"; then
-            echo "live_idle: skipped, cannot capture on lo: $(head -1 "$tmp/$name.err")"
-            exit 77
-        fi
-        fail "$name: earlyflow run -i lo ended at once: $(head -2 "$tmp/$name.err")"
-        return
+    kill -0 "$pid" 2>/dev/null && return 0
+    wait "$pid"
+    pid=
+    if grep -qiE "permission|not permitted" "$tmp/$name.err"; then
+        echo "live_idle: skipped, cannot capture on lo: $(head -1 "$tmp/$name.err")"
+        exit 77
     fi
+    fail "$name: earlyflow run -i lo ended at once: $(head -2 "$tmp/$name.err")"
+    return 1
+}
+
+# stop NAME: SIGINT, wait up to 5 s; the exit status in $rc
+stop() {
+    local waited=0
+    kill -INT "$pid"
+    while kill -0 "$pid" 2>/dev/null && [ $waited -lt 25 ]; do
+        sleep 0.2
+        waited=$((waited + 1))
+    done
+    if kill -0 "$pid" 2>/dev/null; then
+        fail "$1: still running 5 s after SIGINT"
+        kill -KILL "$pid"
+    fi
+    wait "$pid"
+    rc=$?
+    pid=
+}
+
+run_case() {
+    local name=$1 workers=$2 port=$3
+    start "$name" "$port" -l "$tmp/$name" --workers "$workers" || return
     local t0 waited=0 found=0
     t0=$(date +%s%N)
     send_udp "$port" 3
@@ -106,28 +131,32 @@ run_case() {
         fail "$name: $found flow-end verdicts for port $port in eve.json within 10 s" \
             "(expected 2, with the run still going)"
     fi
-    kill -INT "$pid"
-    waited=0
-    while kill -0 "$pid" 2>/dev/null && [ $waited -lt 25 ]; do
-        sleep 0.2
-        waited=$((waited + 1))
-    done
-    if kill -0 "$pid" 2>/dev/null; then
-        fail "$name: still running 5 s after SIGINT"
-        kill -KILL "$pid"
-    fi
-    wait "$pid"
-    local rc=$?
-    pid=
+    stop "$name"
     [ "$rc" -eq 0 ] || fail "$name: exit $rc after SIGINT: $(tail -2 "$tmp/$name.err")"
     grep -q "earlyflow run summary (interrupted)" "$tmp/$name.out" ||
         fail "$name: no '(interrupted)' summary"
     check_end "$name"
 }
 
+full_disk() {
+    local name=full port=$1
+    printf 'earlyflow:\n  eve: {filename: /dev/full}\n' >"$tmp/full.yaml"
+    start "$name" "$port" -c "$tmp/full.yaml" || return
+    send_udp "$port" 3
+    sleep 3 # the flows time out, their lines are flushed into a full disk
+    stop "$name"
+    echo "$name: exit $rc: $(tail -1 "$tmp/$name.err")"
+    [ "$rc" -eq 1 ] || fail "$name: exit $rc, expected 1"
+    grep -q "^earlyflow run: /dev/full: EVE write failed: No space left on device" \
+        "$tmp/$name.err" || fail "$name: no EVE write error: $(tail -2 "$tmp/$name.err")"
+    grep -q "verdicts *2 " "$tmp/$name.out" || fail "$name: summary: $(cat "$tmp/$name.out")"
+}
+
+rc=0
 base=$((30000 + $$ % 20000))
 run_case one_worker 1 "$base"
 run_case two_workers 2 $((base + 1))
+full_disk $((base + 2))
 
 [ "$failures" -eq 0 ] || { echo "live_idle: $failures failures"; exit 1; }
 echo "live_idle: ok"
