@@ -260,6 +260,16 @@ static void sink_verdict(void *user, host_worker_t *w, const host_flow_view_t *f
     }
 }
 
+/* Live capture: buffered EVE lines reach the file about once a second,
+ * also while the interface is quiet (host.h, HOST_LIVE_FLUSH_US). */
+static void sink_flush(void *user)
+{
+    run_ctx_t *ctx = user;
+    ef_err_t err;
+    if (ctx->eve && !atomic_load(&ctx->eve_failed) && ef_eve_flush(ctx->eve, &err) < 0)
+        eve_failed(ctx, &err);
+}
+
 /* ---- set-up ---------------------------------------------------------------------- */
 
 static ef_ruleset_t *load_rules(const run_args_t *a, ef_config_t *cfg, ef_err_t *err)
@@ -564,7 +574,7 @@ int ef_cmd_run(int argc, char **argv)
     ho.flow.timeout_us[EF_FLOW_NEW] = ctx.cfg->earlyflow.timeout_new_us;
     ho.flow.timeout_us[EF_FLOW_ESTABLISHED] = ctx.cfg->earlyflow.timeout_established_us;
     ho.flow.timeout_us[EF_FLOW_CLOSED] = ctx.cfg->earlyflow.timeout_closed_us;
-    host_sink_t sink = {&ctx, sink_verdict};
+    host_sink_t sink = {&ctx, sink_verdict, sink_flush};
 
     int run_rc = host_run(&ho, &hp, pctx, &sink, &st, &err);
     ef_err_t serr = {{0}};

@@ -366,6 +366,11 @@ typedef struct reader {
     uint64_t bytes_done; /* file bytes of the inputs already read */
     int copy_l3;
     int input_errors;
+    /* live capture only (host.h, HOST_LIVE_TICK_US): monotonic clock, µs */
+    int live;
+    const host_sink_t *sink;
+    uint64_t frame_mono; /* when the latest frame was read */
+    uint64_t tick_mono, flush_mono;
 } reader_t;
 
 #define TICK_US 100000u /* workers expire idle flows at least every 100 ms of packet time */
@@ -386,6 +391,24 @@ static void push_record(host_worker_t *w, uint32_t type, const ef_packet_t *p, i
     ring_commit(&w->ring, len, flush);
 }
 
+/* Advance every worker's flow clock to `ts_us` (never back), ending the
+ * flows idle for longer than their timeout. */
+static void tick_workers(reader_t *rd, uint64_t ts_us)
+{
+    if (ts_us < rd->last_tick)
+        ts_us = rd->last_tick;
+    rd->last_tick = ts_us;
+    if (rd->n == 1) {
+        ef_flow_table_expire(rd->workers[0].flows, ts_us);
+        return;
+    }
+    ef_packet_t tick;
+    memset(&tick, 0, sizeof tick);
+    tick.ts_us = ts_us;
+    for (int i = 0; i < rd->n; i++)
+        push_record(&rd->workers[i], REC_TICK, &tick, 0, 1);
+}
+
 static void dispatch(reader_t *rd, const ef_packet_t *p)
 {
     if (rd->n == 1) {
@@ -394,10 +417,30 @@ static void dispatch(reader_t *rd, const ef_packet_t *p)
     }
     uint32_t h = ef_flow_shard_hash(p);
     push_record(&rd->workers[h % (uint32_t)rd->n], REC_PACKET, p, rd->copy_l3, 0);
-    if (p->ts_us >= rd->last_tick + TICK_US) {
-        rd->last_tick = p->ts_us;
-        for (int i = 0; i < rd->n; i++)
-            push_record(&rd->workers[i], REC_TICK, p, 0, 1);
+    if (p->ts_us >= rd->last_tick + TICK_US)
+        tick_workers(rd, p->ts_us);
+}
+
+static uint64_t mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* Live capture, after a frame or a read timeout: tick the flow clocks on
+ * the wall clock mapped onto packet time, and flush the sink (host.h). */
+static void live_clock(reader_t *rd)
+{
+    uint64_t mono = mono_us();
+    if (rd->last_ts && mono - rd->tick_mono >= HOST_LIVE_TICK_US) {
+        rd->tick_mono = mono;
+        tick_workers(rd, rd->last_ts + (mono - rd->frame_mono));
+    }
+    if (mono - rd->flush_mono >= HOST_LIVE_FLUSH_US) {
+        rd->flush_mono = mono;
+        if (rd->sink && rd->sink->flush)
+            rd->sink->flush(rd->sink->ctx);
     }
 }
 
@@ -406,9 +449,16 @@ static int read_capture(reader_t *rd, ef_capture_t *c, ef_progress_t *prog, ef_e
     uint64_t base = rd->bytes_done;
     ef_frame_t fr;
     int linktype = ef_capture_linktype(c);
-    int rc;
+    int rc = EF_CAPTURE_END;
     uint64_t n = 0;
-    while (!*rd->opt->stop && (rc = ef_capture_next(c, &fr, err)) == 1) {
+    while (!*rd->opt->stop) {
+        rc = ef_capture_next(c, &fr, err);
+        if (rc == EF_CAPTURE_TIMEOUT) { /* live, nothing for a while */
+            live_clock(rd);
+            continue;
+        }
+        if (rc != EF_CAPTURE_FRAME)
+            break;
         ef_packet_t p;
         ef_decode_status_t s = ef_decode(linktype, fr.data, fr.caplen, fr.wirelen, fr.ts_us, &p);
         ef_decode_stats_add(&rd->decode, s);
@@ -419,6 +469,10 @@ static int read_capture(reader_t *rd, ef_capture_t *c, ef_progress_t *prog, ef_e
             rd->last_ts = fr.ts_us;
         if (s == EF_DEC_OK)
             dispatch(rd, &p);
+        if (rd->live) { /* frames that are not IP (ARP, ...) tell the time too */
+            rd->frame_mono = mono_us();
+            live_clock(rd);
+        }
         if (prog && (++n & 0x3fff) == 0)
             ef_progress_update(prog, base + ef_capture_bytes_read(c), rd->decode.packets);
     }
@@ -435,6 +489,9 @@ static int read_all(reader_t *rd, ef_err_t *err)
         ef_capture_t *c = ef_capture_open_live(opt->iface, opt->bpf, 0, err);
         if (!c)
             return -1;
+        ef_capture_return_on_timeout(c, 1);
+        rd->live = 1;
+        rd->tick_mono = rd->flush_mono = mono_us();
         if (opt->capture_slot)
             *opt->capture_slot = c;
         int rc = read_capture(rd, c, NULL, err);
@@ -580,7 +637,7 @@ int host_run(const host_options_t *opt, const host_plugin_t *hp, void *pctx,
     host_options_t o = *opt;
     o.workers = n;
     host_worker_t *ws = calloc((size_t)n, sizeof *ws);
-    reader_t rd = {.opt = &o, .workers = ws, .n = n, .copy_l3 = o.ndpi};
+    reader_t rd = {.opt = &o, .workers = ws, .n = n, .copy_l3 = o.ndpi, .sink = sink};
     int rc = -1;
     memset(stats, 0, sizeof *stats);
     if (!ws)

@@ -33,12 +33,29 @@ typedef struct host_flow_view {
 } host_flow_view_t;
 
 /* Receives verdicts on worker threads (so it must be thread-safe when
- * workers > 1) and reports each alert it raises with host_worker_count_alert. */
+ * workers > 1) and reports each alert it raises with host_worker_count_alert.
+ * `flush` (optional, NULL: none) is called on the reader thread every
+ * HOST_LIVE_FLUSH_US of wall time during a live capture, also while no
+ * packet arrives, so that buffered output reaches its file; with workers > 1
+ * it runs concurrently with verdict calls. */
 typedef struct host_sink {
     void *ctx;
     void (*verdict)(void *ctx, host_worker_t *w, const host_flow_view_t *fv,
                     const ef_verdict_t *v);
+    void (*flush)(void *ctx);
 } host_sink_t;
+
+/* Live capture (-i): flow clocks and output do not wait for packets.
+ * Every HOST_LIVE_TICK_US of wall time (checked after each frame and after
+ * each read timeout, EF_CAPTURE_READ_TIMEOUT_MS) every worker's flow table
+ * is advanced to "now" in packet time: the latest frame timestamp plus the
+ * wall time elapsed since that frame was read. Kernel timestamps are the
+ * wall clock, so this is at most the present and never ahead of a packet
+ * still to come; it never moves back. Idle flows then end (and get their
+ * flow-end verdicts) about their timeout after their last packet, on a
+ * quiet interface too. Captures from files keep pure packet time. */
+#define HOST_LIVE_TICK_US 100000u
+#define HOST_LIVE_FLUSH_US 1000000u
 
 typedef struct host_options {
     const char *const *inputs;  /* capture files (already expanded), or NULL */

@@ -17,12 +17,15 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pcap/pcap.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "net/decode.h"
 
@@ -32,11 +35,14 @@ struct ef_capture {
     char *name;
     int linktype;
     int live;
+    int return_on_timeout;      /* live: hand read timeouts to the caller */
     int classic;                /* classic pcap: record offsets are computed */
     uint64_t file_size;         /* 0 when unknown (stdin, live) */
     uint64_t next_off;          /* where the next record starts */
     uint64_t packets;
     volatile sig_atomic_t stop; /* set by ef_capture_break */
+    int fd;                     /* live: libpcap's selectable descriptor, or -1 */
+    int wake[2];                /* live: pipe ef_capture_break writes to, or -1 */
 };
 
 static ef_capture_t *capture_alloc(const char *name)
@@ -49,6 +55,7 @@ static ef_capture_t *capture_alloc(const char *name)
         free(c);
         return NULL;
     }
+    c->fd = c->wake[0] = c->wake[1] = -1;
     return c;
 }
 
@@ -58,6 +65,9 @@ void ef_capture_close(ef_capture_t *c)
         return;
     if (c->p)
         pcap_close(c->p);
+    for (int i = 0; i < 2; i++)
+        if (c->wake[i] >= 0)
+            close(c->wake[i]);
     free(c->name);
     free(c);
 }
@@ -124,6 +134,34 @@ ef_capture_t *ef_capture_open_file(const char *path, ef_err_t *err)
     return c;
 }
 
+/* Reads of a live capture wait in live_wait (poll on libpcap's descriptor
+ * and a wake-up pipe, bounded by EF_CAPTURE_READ_TIMEOUT_MS), not inside
+ * libpcap: with TPACKET_V3 (Linux) libpcap's own read timeout does not
+ * expire while no packet arrives, so a blocking read would never come back
+ * on a quiet interface. Where libpcap has no selectable descriptor, reads
+ * block in libpcap as before (and time out only if libpcap does). */
+static int setup_wait(ef_capture_t *c, ef_err_t *err)
+{
+    c->fd = pcap_get_selectable_fd(c->p);
+    if (c->fd < 0)
+        return 0;
+    char ebuf[PCAP_ERRBUF_SIZE] = "";
+    if (pcap_setnonblock(c->p, 1, ebuf) != 0)
+        return ef_err_set(err, "live capture on %s: cannot make reads non-blocking: %s",
+                          c->name, ebuf);
+    if (pipe(c->wake) != 0)
+        return ef_err_set(err, "live capture on %s: cannot create a wake-up pipe: %s", c->name,
+                          strerror(errno));
+    for (int i = 0; i < 2; i++) {
+        int fl = fcntl(c->wake[i], F_GETFL);
+        if (fl < 0 || fcntl(c->wake[i], F_SETFL, fl | O_NONBLOCK) != 0 ||
+            fcntl(c->wake[i], F_SETFD, FD_CLOEXEC) != 0)
+            return ef_err_set(err, "live capture on %s: wake-up pipe: %s", c->name,
+                              strerror(errno));
+    }
+    return 0;
+}
+
 ef_capture_t *ef_capture_open_live(const char *iface, const char *bpf, int snaplen,
                                    ef_err_t *err)
 {
@@ -149,7 +187,7 @@ ef_capture_t *ef_capture_open_live(const char *iface, const char *bpf, int snapl
     /* Immediate mode: a verdict is due at a flow's k-th packet, not when a
      * kernel buffer fills. The timeout only bounds how long a read blocks. */
     pcap_set_immediate_mode(c->p, 1);
-    pcap_set_timeout(c->p, 100);
+    pcap_set_timeout(c->p, EF_CAPTURE_READ_TIMEOUT_MS);
     int rc = pcap_activate(c->p);
     if (rc < 0) {
         const char *detail = pcap_geterr(c->p);
@@ -178,6 +216,10 @@ ef_capture_t *ef_capture_open_live(const char *iface, const char *bpf, int snapl
             ef_capture_close(c);
             return NULL;
         }
+    }
+    if (setup_wait(c, err) != 0) {
+        ef_capture_close(c);
+        return NULL;
     }
     return c;
 }
@@ -216,43 +258,94 @@ static int file_end(ef_capture_t *c, ef_err_t *err)
     return 0;
 }
 
-int ef_capture_next(ef_capture_t *c, ef_frame_t *frame, ef_err_t *err)
+static void fill_frame(ef_capture_t *c, const struct pcap_pkthdr *h, const u_char *data,
+                       ef_frame_t *frame)
+{
+    frame->data = data;
+    frame->caplen = h->caplen;
+    frame->wirelen = h->len > h->caplen ? h->len : h->caplen;
+    int64_t sec = h->ts.tv_sec, usec = h->ts.tv_usec;
+    frame->ts_us = sec < 0 ? 0 : (uint64_t)sec * 1000000u + (uint64_t)(usec < 0 ? 0 : usec);
+    c->packets++;
+}
+
+static int file_next(ef_capture_t *c, ef_frame_t *frame, ef_err_t *err)
+{
+    if (c->stop)
+        return EF_CAPTURE_END;
+    struct pcap_pkthdr *h;
+    const u_char *data;
+    int r = pcap_next_ex(c->p, &h, &data);
+    if (r == 1) {
+        fill_frame(c, h, data, frame);
+        c->next_off = c->classic ? c->next_off + 16u + h->caplen : reader_pos(c);
+        return EF_CAPTURE_FRAME;
+    }
+    if (r == PCAP_ERROR_BREAK)
+        return file_end(c, err) == 0 ? EF_CAPTURE_END : EF_CAPTURE_ERROR;
+    return file_read_error(c, err);
+}
+
+/* Wait until the capture socket is readable, a break arrives or the read
+ * timeout passes. Returns 1 (readable or woken), 0 (timeout), -1 (error). */
+static int live_wait(ef_capture_t *c, ef_err_t *err)
+{
+    struct pollfd pfd[2] = {{.fd = c->fd, .events = POLLIN}, {.fd = c->wake[0], .events = POLLIN}};
+    int r = poll(pfd, 2, EF_CAPTURE_READ_TIMEOUT_MS);
+    if (r < 0 && errno != EINTR)
+        return ef_err_set(err, "live capture on %s: waiting for packets: %s", c->name,
+                          strerror(errno));
+    if (pfd[0].revents & (POLLERR | POLLNVAL))
+        return ef_err_set(err, "live capture on %s: the capture socket failed%s", c->name,
+                          pfd[0].revents & POLLNVAL ? " (closed)" : "");
+    return r != 0;
+}
+
+static int live_next(ef_capture_t *c, ef_frame_t *frame, ef_err_t *err)
 {
     for (;;) {
         if (c->stop)
-            return 0;
+            return EF_CAPTURE_END;
         struct pcap_pkthdr *h;
         const u_char *data;
         int r = pcap_next_ex(c->p, &h, &data);
         if (r == 1) {
-            frame->data = data;
-            frame->caplen = h->caplen;
-            frame->wirelen = h->len > h->caplen ? h->len : h->caplen;
-            int64_t sec = h->ts.tv_sec, usec = h->ts.tv_usec;
-            frame->ts_us = sec < 0 ? 0 : (uint64_t)sec * 1000000u + (uint64_t)(usec < 0 ? 0 : usec);
-            c->packets++;
-            if (!c->live)
-                c->next_off = c->classic ? c->next_off + 16u + h->caplen : reader_pos(c);
-            return 1;
-        }
-        if (c->live) {
-            if (r == 0)
-                continue; /* read timeout, nothing captured */
-            if (r == PCAP_ERROR_BREAK)
-                return 0;
-            return ef_err_set(err, "live capture on %s: %s", c->name, pcap_geterr(c->p));
+            fill_frame(c, h, data, frame);
+            return EF_CAPTURE_FRAME;
         }
         if (r == PCAP_ERROR_BREAK)
-            return file_end(c, err) == 0 ? 0 : -1;
-        return file_read_error(c, err);
+            return EF_CAPTURE_END;
+        if (r < 0)
+            return ef_err_set(err, "live capture on %s: %s", c->name, pcap_geterr(c->p));
+        /* nothing buffered (non-blocking read), or libpcap's own read timeout */
+        int w = c->fd >= 0 ? live_wait(c, err) : 0;
+        if (w < 0)
+            return EF_CAPTURE_ERROR;
+        if (w == 0 && c->return_on_timeout && !c->stop)
+            return EF_CAPTURE_TIMEOUT;
     }
+}
+
+int ef_capture_next(ef_capture_t *c, ef_frame_t *frame, ef_err_t *err)
+{
+    return c->live ? live_next(c, frame, err) : file_next(c, frame, err);
+}
+
+void ef_capture_return_on_timeout(ef_capture_t *c, int on)
+{
+    c->return_on_timeout = on != 0;
 }
 
 void ef_capture_break(ef_capture_t *c)
 {
     c->stop = 1;
-    if (c->live)
-        pcap_breakloop(c->p);
+    if (!c->live)
+        return;
+    pcap_breakloop(c->p);
+    if (c->wake[1] >= 0) { /* wakes live_wait's poll; a full pipe is awake already */
+        ssize_t n = write(c->wake[1], "", 1);
+        (void)n;
+    }
 }
 
 int ef_capture_linktype(const ef_capture_t *c)

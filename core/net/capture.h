@@ -9,7 +9,19 @@
  * type ef_decode() does not support is refused at open. Timestamps are
  * microseconds (nanosecond files are converted by libpcap, truncating).
  * One capture is used by one thread; only ef_capture_break() may be called
- * from another thread or a signal handler. */
+ * from another thread or a signal handler.
+ *
+ * Live captures: libpcap in promiscuous, immediate mode (each packet is
+ * handed over as soon as the kernel has it). A read waits at most
+ * EF_CAPTURE_READ_TIMEOUT_MS for a packet (poll on libpcap's descriptor;
+ * libpcap's own read timeout is not relied on: with TPACKET_V3 it does not
+ * expire while nothing arrives). Timestamps are the kernel's, i.e. the wall
+ * clock (CLOCK_REALTIME), in microseconds, so they can step with the clock.
+ * By default ef_capture_next() waits on across read timeouts until a packet
+ * arrives or the capture is broken; after ef_capture_return_on_timeout(c, 1)
+ * it returns EF_CAPTURE_TIMEOUT instead, so that a caller can advance its
+ * own clocks and flush its output while the interface is quiet.
+ * ef_capture_break() wakes a waiting read at once (a pipe the read polls). */
 #ifndef EF_NET_CAPTURE_H
 #define EF_NET_CAPTURE_H
 
@@ -33,12 +45,35 @@ ef_capture_t *ef_capture_open_file(const char *path, ef_err_t *err);
 ef_capture_t *ef_capture_open_live(const char *iface, const char *bpf, int snaplen,
                                    ef_err_t *err);
 
+/* Bound on how long one read of a live capture waits for a packet (also
+ * given to libpcap as its read timeout): short enough that a caller's idle
+ * flows end and its output is flushed within a fraction of a second of
+ * being due, long enough that a quiet interface costs ~10 wake-ups a
+ * second. */
+#define EF_CAPTURE_READ_TIMEOUT_MS 100
+
+/* What ef_capture_next() returns. */
+enum {
+    EF_CAPTURE_ERROR = -1,  /* err set */
+    EF_CAPTURE_END = 0,     /* end of input, or ef_capture_break() was called */
+    EF_CAPTURE_FRAME = 1,   /* *frame filled */
+    EF_CAPTURE_TIMEOUT = 2, /* live, after ef_capture_return_on_timeout(c, 1) only:
+                               no packet within EF_CAPTURE_READ_TIMEOUT_MS; call again */
+};
+
 /* Next frame: returns 1 with *frame filled, 0 at end of input, -1 on error
- * (err set). Returns 0 after ef_capture_break(). wirelen >= caplen always. */
+ * (err set), 2 (EF_CAPTURE_TIMEOUT) on a live capture set to return on
+ * timeouts when no packet arrived within the read timeout. Returns 0 after
+ * ef_capture_break(). wirelen >= caplen always. */
 int ef_capture_next(ef_capture_t *c, ef_frame_t *frame, ef_err_t *err);
 
-/* Make ef_capture_next() return 0, also when blocked on a live interface
- * (async-signal-safe). */
+/* Live captures: on = 1 makes ef_capture_next() return EF_CAPTURE_TIMEOUT
+ * when a read timeout passes without a packet; on = 0 (the default) makes it
+ * wait on. No effect on files, which never time out. */
+void ef_capture_return_on_timeout(ef_capture_t *c, int on);
+
+/* Make ef_capture_next() return 0, also when blocked on a live interface,
+ * and on every later call (async-signal-safe). */
 void ef_capture_break(ef_capture_t *c);
 
 int ef_capture_linktype(const ef_capture_t *c);
