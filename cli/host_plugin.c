@@ -21,8 +21,23 @@ int host_plugin_load(host_plugin_t *hp, const char *path, ef_err_t *err)
     char full[4096 + 2];
     snprintf(full, sizeof full, "%s%s", strchr(path, '/') ? "" : "./", path);
     hp->handle = dlopen(full, RTLD_NOW | RTLD_LOCAL);
-    if (!hp->handle)
-        return ef_err_set(err, "plugin %s: cannot load shared object: %s", path, dlerror());
+    if (!hp->handle) {
+        ef_err_set(err, "plugin %s: cannot load shared object: %s", path, dlerror());
+        /* A Suricata plugin (which a shared suricata.yaml lists) needs
+         * Suricata's symbols and cannot be bound here: look lazily for the
+         * entry point, so such a file is reported as not being ours rather
+         * than as broken. */
+        void *lazy = dlopen(full, RTLD_LAZY | RTLD_LOCAL);
+        if (lazy) {
+            int ours = dlsym(lazy, EF_PLUGIN_ENTRY_SYMBOL) != NULL;
+            dlclose(lazy);
+            if (!ours)
+                return ef_err_set(err, "plugin %s: not an earlyflow plugin (no symbol %s; "
+                                       "it needs symbols of another program)",
+                                  path, EF_PLUGIN_ENTRY_SYMBOL);
+        }
+        return -1;
+    }
     ef_plugin_entry_fn entry;
     void *sym = dlsym(hp->handle, EF_PLUGIN_ENTRY_SYMBOL);
     if (!sym) {

@@ -230,8 +230,8 @@ START_TEST(plugins_from_config)
     env_t v = env_new("run-plugins-cfg");
     char *cfg = NULL;
     run_t r;
-    ck_assert_int_ge(asprintf(&cfg, "plugins:\n  - %s\n  - %s\n", TEST_PLUGIN("noentry"),
-                              eft_plugin()),
+    ck_assert_int_ge(asprintf(&cfg, "plugins:\n  - %s\n  - %s\n  - %s\n",
+                              TEST_PLUGIN("noentry"), TEST_PLUGIN("needs_host"), eft_plugin()),
                      0);
     write_text(v.dir, "a.yaml", cfg);
     free(cfg);
@@ -241,6 +241,14 @@ START_TEST(plugins_from_config)
                                                                  "plugin") &&
                       strstr(r.err, "skipped"),
                   "%s", r.err);
+    /* a Suricata-style plugin with symbols only Suricata provides */
+    ck_assert_msg(strstr(r.err, "needs_host.so: not an earlyflow plugin (no symbol "
+                                "earlyflow_plugin_entry; it needs symbols of another program)"),
+                  "%s", r.err);
+    run_free(&r);
+    /* alone, it is still a clear error when nothing else can be loaded */
+    run_host(&r, "-P '%s' -r '%s' -l '%s/o5'", TEST_PLUGIN("needs_host"), v.pcap, v.dir);
+    expect_fail(&r, 1, "needs_host.so: not an earlyflow plugin");
     run_free(&r);
 
     ck_assert_int_ge(asprintf(&cfg, "plugins:\n  - %s\n", TEST_PLUGIN("wrong_abi")), 0);

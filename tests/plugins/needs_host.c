@@ -1,0 +1,13 @@
+/* Test plugin: shaped like a Suricata plugin. It exports its own
+ * registration function, which calls a function only the host program
+ * (Suricata) provides, so it cannot be loaded with RTLD_NOW outside that
+ * program, and it has no earlyflow_plugin_entry. A `plugins:` list shared
+ * with Suricata names such files: earlyflow run must skip it with a note. */
+void SCTestHostOnlyLog(const char *msg); /* left undefined on purpose */
+__attribute__((visibility("default"))) const void *SCPluginRegister(void);
+
+const void *SCPluginRegister(void)
+{
+    SCTestHostOnlyLog("registering");
+    return 0;
+}
