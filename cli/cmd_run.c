@@ -62,6 +62,7 @@ typedef struct run_ctx {
     int attacks_only;
     float min_score;
     int verbose;
+    const char *iface;      /* live capture: logged as in_iface */
     char eve_error[EF_ERR_MSG_MAX];
     atomic_int eve_failed;  /* workers may fail to write at the same time */
 } run_ctx_t;
@@ -193,10 +194,11 @@ static void host_log(void *host, int level, const char *msg)
 
 /* ---- verdict sink: EVE and rules --------------------------------------------- */
 
-static void eve_flow_of(const host_flow_view_t *fv, ef_eve_flow_t *ef)
+static void eve_flow_of(const run_ctx_t *ctx, const host_flow_view_t *fv, ef_eve_flow_t *ef)
 {
     const ef_flow_t *f = fv->flow;
     memset(ef, 0, sizeof *ef);
+    ef->in_iface = ctx->iface;
     ef->ts_us = fv->ts_us;
     ef->flow_id = f->id;
     ef->ip_version = f->key.ip_version;
@@ -231,7 +233,7 @@ static void sink_verdict(void *user, host_worker_t *w, const host_flow_view_t *f
     ef_err_t err;
     if (v->score < ctx->min_score)
         return;
-    eve_flow_of(fv, &ef);
+    eve_flow_of(ctx, fv, &ef);
     int attack = strcmp(v->label, ef_category_label(EF_CAT_UNLABELED)) != 0;
     if (ctx->eve && (ctx->eve_types & EF_EVE_TYPE_EARLY) && (attack || !ctx->attacks_only))
         if (ef_eve_early(ctx->eve, &ef, v, &err) < 0)
@@ -267,6 +269,33 @@ static void sink_flush(void *user)
     run_ctx_t *ctx = user;
     ef_err_t err;
     if (ctx->eve && !atomic_load(&ctx->eve_failed) && ef_eve_flush(ctx->eve, &err) < 0)
+        eve_failed(ctx, &err);
+}
+
+/* A `flow` event per ended flow (earlyflow.eve.types: [..., flow]). */
+static void sink_flow_end(void *user, host_worker_t *w, const host_flow_view_t *fv,
+                          const host_flow_summary_t *sum)
+{
+    run_ctx_t *ctx = user;
+    if (!ctx->eve || !(ctx->eve_types & EF_EVE_TYPE_FLOW))
+        return;
+    const ef_flow_t *f = fv->flow;
+    ef_eve_flow_t ef;
+    eve_flow_of(ctx, fv, &ef);
+    ef_eve_flow_info_t info = {
+        .pkts_toserver = f->pkts[0],
+        .pkts_toclient = f->pkts[1],
+        .bytes_toserver = sum->ip_bytes[0],
+        .bytes_toclient = sum->ip_bytes[1],
+        .has_bytes = 1,
+        .start_us = f->first_ts_us,
+        .end_us = sum->last_pkt_us,
+        .state = ef_flow_state_name((ef_flow_state_t)f->state),
+        .reason = ef_flow_end_reason_name((ef_flow_end_reason_t)f->end_reason),
+        .alerted = sum->alerted,
+    };
+    ef_err_t err;
+    if (ef_eve_flow(ctx->eve, &ef, &info, &err) < 0)
         eve_failed(ctx, &err);
 }
 
@@ -574,7 +603,8 @@ int ef_cmd_run(int argc, char **argv)
     ho.flow.timeout_us[EF_FLOW_NEW] = ctx.cfg->earlyflow.timeout_new_us;
     ho.flow.timeout_us[EF_FLOW_ESTABLISHED] = ctx.cfg->earlyflow.timeout_established_us;
     ho.flow.timeout_us[EF_FLOW_CLOSED] = ctx.cfg->earlyflow.timeout_closed_us;
-    host_sink_t sink = {&ctx, sink_verdict, sink_flush};
+    ctx.iface = a.iface;
+    host_sink_t sink = {&ctx, sink_verdict, sink_flush, sink_flow_end};
 
     int run_rc = host_run(&ho, &hp, pctx, &sink, &st, &err);
     ef_err_t serr = {{0}};

@@ -29,6 +29,8 @@
 /* Lives in the flow table's ext area; the plugin's storage follows it. */
 typedef struct host_flow {
     uint64_t last_pkt_us; /* the flow's latest packet's own timestamp */
+    uint64_t ip_bytes[2]; /* IP total lengths, [0] client->server */
+    uint8_t alerted;      /* a rule raised an alert on one of its verdicts */
     ef_ndpi_flow_t ndpi;
 } host_flow_t;
 
@@ -219,15 +221,28 @@ void host_on_verdict(void *host_thread, void *cookie, const ef_verdict_t *v)
         .app_proto = app_proto(w, f),
         .ts_us = v->at_flow_end ? host_flow(f)->last_pkt_us : w->decide_ts_us,
     };
+    uint64_t alerts = w->alerts;
     w->sink->verdict(w->sink->ctx, w, &fv, v);
+    if (w->alerts != alerts)
+        host_flow(f)->alerted = 1;
 }
 
 static void on_flow_end(void *user, ef_flow_t *f)
 {
     host_worker_t *w = user;
+    host_flow_t *hf = host_flow(f);
     if (w->ndpi) /* final answer before the last verdicts are logged */
-        ef_ndpi_flow_end(w->ndpi, &host_flow(f)->ndpi);
+        ef_ndpi_flow_end(w->ndpi, &hf->ndpi);
     w->hp->api->flow_end(w->pthread_ctx, plugin_storage(f), f);
+    if (w->sink && w->sink->flow_end) { /* after the flow-end verdicts: `alerted` is final */
+        host_flow_view_t fv = {.flow = f, .app_proto = app_proto(w, f), .ts_us = hf->last_pkt_us};
+        host_flow_summary_t sum = {
+            .ip_bytes = {hf->ip_bytes[0], hf->ip_bytes[1]},
+            .last_pkt_us = hf->last_pkt_us,
+            .alerted = hf->alerted,
+        };
+        w->sink->flow_end(w->sink->ctx, w, &fv, &sum);
+    }
 }
 
 static void worker_packet(host_worker_t *w, const ef_packet_t *p)
@@ -238,6 +253,7 @@ static void worker_packet(host_worker_t *w, const ef_packet_t *p)
         return;
     w->packets++;
     host_flow(hit.flow)->last_pkt_us = p->ts_us;
+    host_flow(hit.flow)->ip_bytes[!hit.c2s] += p->ip_len;
     if (hit.is_new) /* the table zeroed the ext area: nDPI handle idle */
         w->hp->api->flow_new(w->pthread_ctx, plugin_storage(hit.flow), hit.flow);
     if (w->ndpi)

@@ -38,11 +38,22 @@ typedef struct host_flow_view {
  * HOST_LIVE_FLUSH_US of wall time during a live capture, also while no
  * packet arrives, so that buffered output reaches its file; with workers > 1
  * it runs concurrently with verdict calls. */
+/* What the host counted of a flow, given at its end. */
+typedef struct host_flow_summary {
+    uint64_t ip_bytes[2];   /* sum of IP total lengths, [0] client->server */
+    uint64_t last_pkt_us;   /* the latest packet's own timestamp */
+    int alerted;            /* the sink raised an alert on one of its verdicts */
+} host_flow_summary_t;
+
 typedef struct host_sink {
     void *ctx;
     void (*verdict)(void *ctx, host_worker_t *w, const host_flow_view_t *fv,
                     const ef_verdict_t *v);
     void (*flush)(void *ctx);
+    /* Optional: once per ended flow, after its flow-end verdicts (on the
+     * flow's worker thread; fv->ts_us is its latest packet's timestamp). */
+    void (*flow_end)(void *ctx, host_worker_t *w, const host_flow_view_t *fv,
+                     const host_flow_summary_t *sum);
 } host_sink_t;
 
 /* Live capture (-i): flow clocks and output do not wait for packets.

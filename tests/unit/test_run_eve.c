@@ -464,6 +464,61 @@ START_TEST(min_score_and_attacks_only)
 }
 END_TEST
 
+/* ---- flow events ------------------------------------------------------------------- */
+
+/* earlyflow.eve.types with `flow`: one flow event per flow, after the flow's
+ * early events, with packets and IP bytes per direction as the script sent
+ * them, and `alerted` true exactly for the flow a rule alerted on. */
+START_TEST(flow_events)
+{
+    ctx_t c;
+    char *tmp = eft_mkdtemp("run-eve-flow-rules");
+    char *rules = eft_path(tmp, "r.rules");
+    write_text(tmp, "r.rules",
+               "alert ip any any -> any any (msg:\"scan\"; early.label:NetworkScan; sid:7;)\n");
+    char flags[512];
+    snprintf(flags, sizeof flags, "-S '%s'", rules);
+    run_reference(&c, "[3, 5]", "  eve:\n    types: [early, alert, stats, flow]\n", flags);
+    ck_assert_uint_eq(eve_count(c.e, "flow"), NFLOWS);
+    ck_assert_uint_gt(eve_count(c.e, "alert"), 0);
+    uint64_t pkts[NFLOWS][2] = {{0}}, bytes[NFLOWS][2] = {{0}};
+    for (size_t i = 0; i < NSTEPS; i++) {
+        int d = script[i].dir == PB_C2S ? 0 : 1;
+        pkts[script[i].flow][d]++;
+        bytes[script[i].flow][d] += script[i].size;
+    }
+    int seen[NFLOWS] = {0}, alerted[NFLOWS] = {0};
+    for (size_t i = 0; i < c.e->n; i++) {
+        const ef_json_value_t *ev = c.e->ev[i];
+        if (is_type(ev, "alert"))
+            alerted[flow_of(ev)] = 1;
+        if (is_type(ev, "early"))
+            ck_assert_msg(!seen[flow_of(ev)], "early event after the flow event of flow %d",
+                          flow_of(ev));
+        if (!is_type(ev, "flow"))
+            continue;
+        int f = flow_of(ev);
+        ck_assert_int_eq(seen[f]++, 0);
+        ck_assert_uint_eq(ju64(ev, "flow.pkts_toserver"), pkts[f][0]);
+        ck_assert_uint_eq(ju64(ev, "flow.pkts_toclient"), pkts[f][1]);
+        ck_assert_uint_eq(ju64(ev, "flow.bytes_toserver"), bytes[f][0]);
+        ck_assert_uint_eq(ju64(ev, "flow.bytes_toclient"), bytes[f][1]);
+        ck_assert_int_eq(jbool(ev, "flow.alerted"), alerted[f]);
+        ck_assert_ptr_nonnull(jstr(ev, "flow.state"));
+        ck_assert_ptr_nonnull(jstr(ev, "flow.reason"));
+        const char *start = jstr(ev, "flow.start"), *end = jstr(ev, "flow.end");
+        ck_assert(start && end && strcmp(start, end) <= 0);
+        ck_assert_ptr_null(jget(ev, "in_iface")); /* files: no interface */
+    }
+    ck_assert_int_eq(alerted[FA], 1);
+    ck_assert_int_eq(alerted[FD], 0);
+    ctx_free(&c);
+    eft_rmtree(tmp);
+    free(tmp);
+    free(rules);
+}
+END_TEST
+
 START_TEST(eve_options)
 {
     char *dir = eft_mkdtemp("run-eve-opts");
@@ -648,6 +703,7 @@ int main(void)
     tcase_add_test(tc, stats_event_and_summary);
     tcase_add_test(tc, min_score_and_attacks_only);
     tcase_add_test(tc, eve_options);
+    tcase_add_test(tc, flow_events);
     tcase_add_loop_test(tc, app_proto_from_ndpi, 0, 4);
     suite_add_tcase(s, tc);
     return eft_run_suite(s);

@@ -152,15 +152,19 @@ static void finish(live_run_t *r)
     free(r->eve);
 }
 
-/* Early events for flows to `port` decided at flow end on 3 packets. */
+/* Early events for flows to `port` decided at flow end on 3 packets (each
+ * naming the interface it was captured on). */
 static int flow_end_verdicts(const char *eve, uint16_t port)
 {
     eve_t *e = eve_read(eve);
     int n = 0;
     for (size_t i = 0; i < e->n; i++)
         if (is_type(e->ev[i], "early") && ju64(e->ev[i], "dest_port") == port &&
-            ju64(e->ev[i], "early.packets") == 3 && jbool(e->ev[i], "early.at_flow_end") == 1)
+            ju64(e->ev[i], "early.packets") == 3 && jbool(e->ev[i], "early.at_flow_end") == 1) {
+            const char *in = jstr(e->ev[i], "in_iface");
+            ck_assert_msg(in && !strcmp(in, "lo"), "in_iface %s", in ? in : "(absent)");
             n++;
+        }
     eve_free(e);
     return n;
 }
