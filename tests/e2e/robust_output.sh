@@ -66,8 +66,10 @@ expect notdir 1 "log dir $tmp/afile/sub: Not a directory"
 rc=$?
 expect isfile 1 "log dir $tmp/afile: not a directory"
 if [ "$(id -u)" -eq 0 ]; then
-    # root may write anywhere a mode allows; sysfs refuses new files to root too
-    ro=/sys/kernel
+    # root may write anywhere a mode allows; procfs refuses new files to root
+    # too (and is mounted wherever earlyflow runs: the host reads
+    # /proc/self/exe; sysfs is not, e.g. in a chroot)
+    ro=/proc
 else
     mkdir "$tmp/ro"
     chmod 0555 "$tmp/ro"
