@@ -1,6 +1,8 @@
 /* earlyflow: one binary, one sub-command per job. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "commands.h"
 
@@ -30,8 +32,32 @@ static void usage(FILE *out)
             EF_VERSION);
 }
 
+/* Debian's OpenBLAS (the pthread variant) starts its thread pool when the
+ * library is loaded, and each idle pool thread spins for ~0.1 s of CPU
+ * before it sleeps, in every process, whether BLAS is called or not.
+ * earlyflow has its own threads and multiplies matrices far too small for a
+ * BLAS thread pool to pay off, so it runs with one BLAS thread: the pool
+ * size is read only at load time, hence the re-exec with
+ * OPENBLAS_NUM_THREADS=1. Setting OPENBLAS_NUM_THREADS yourself keeps your
+ * value (docs/dependencies.md). */
+static void single_blas_thread(char **argv)
+{
+    if (getenv("OPENBLAS_NUM_THREADS"))
+        return;
+    /* the path, not /proc/self/exe itself: under valgrind that file is the
+     * tool, while readlink gives the program's path */
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n <= 0 || setenv("OPENBLAS_NUM_THREADS", "1", 1) != 0)
+        return;
+    exe[n] = '\0';
+    execv(exe, argv);
+    /* exec failed: carry on with BLAS's default pool */
+}
+
 int main(int argc, char **argv)
 {
+    single_blas_thread(argv);
     if (argc < 2) {
         usage(stderr);
         return 2;
