@@ -363,7 +363,7 @@ static int load_plugin(const run_args_t *a, const ef_config_t *cfg, host_plugin_
     for (size_t i = 0; i < cfg->n_plugins; i++) {
         if (host_plugin_load(hp, cfg->plugins[i], err) == 0)
             return 0;
-        if (!strstr(err->msg, "not an earlyflow plugin"))
+        if (!strstr(err->msg, "not an earlyflow plugin") && !hp->unresolved)
             return ef_err_prefix(err, "%s: plugins[%zu]", ef_config_path(cfg), i);
         fprintf(stderr, "earlyflow run: note: %s (skipped; Suricata plugins are loaded by "
                         "Suricata)\n", err->msg);

@@ -22,21 +22,14 @@ int host_plugin_load(host_plugin_t *hp, const char *path, ef_err_t *err)
     snprintf(full, sizeof full, "%s%s", strchr(path, '/') ? "" : "./", path);
     hp->handle = dlopen(full, RTLD_NOW | RTLD_LOCAL);
     if (!hp->handle) {
-        ef_err_set(err, "plugin %s: cannot load shared object: %s", path, dlerror());
-        /* A Suricata plugin (which a shared suricata.yaml lists) needs
-         * Suricata's symbols and cannot be bound here: look lazily for the
-         * entry point, so such a file is reported as not being ours rather
-         * than as broken. */
-        void *lazy = dlopen(full, RTLD_LAZY | RTLD_LOCAL);
-        if (lazy) {
-            int ours = dlsym(lazy, EF_PLUGIN_ENTRY_SYMBOL) != NULL;
-            dlclose(lazy);
-            if (!ours)
-                return ef_err_set(err, "plugin %s: not an earlyflow plugin (no symbol %s; "
-                                       "it needs symbols of another program)",
-                                  path, EF_PLUGIN_ENTRY_SYMBOL);
-        }
-        return -1;
+        const char *why = dlerror();
+        /* A failed RTLD_NOW open runs none of the object's code. Unresolved
+         * symbols are what a Suricata plugin (listed in a shared
+         * suricata.yaml) gives outside Suricata: flagged so that a list of
+         * plugins can skip it. */
+        hp->unresolved = why && strstr(why, "undefined symbol") != NULL;
+        return ef_err_set(err, "plugin %s: cannot load shared object: %s", path,
+                          why ? why : "unknown error");
     }
     ef_plugin_entry_fn entry;
     void *sym = dlsym(hp->handle, EF_PLUGIN_ENTRY_SYMBOL);

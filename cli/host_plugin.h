@@ -10,6 +10,7 @@ typedef struct host_plugin {
     void *handle;            /* dlopen handle */
     const ef_plugin_t *api;  /* the plugin's hooks */
     char path[4096];
+    int unresolved;          /* the last load failed on an undefined symbol */
 } host_plugin_t;
 
 /* Load and check a plugin file. Errors name the path and say whether the
