@@ -1,7 +1,8 @@
 #!/bin/sh
 # Installs what earlyflow needs on Debian 12 (bookworm). Run as root or as a
 # user with sudo. `--test` adds what the test suite needs on top of the build
-# (Check, clang + libclang-rt-14-dev for libFuzzer, valgrind, gnuplot). The
+# (Check, clang + libclang-rt-14-dev for libFuzzer, valgrind, gnuplot, iproute2
+# for the live-capture test in a network namespace). The
 # tests need no Python: the end-to-end scripts use POSIX tools and the C
 # helper tests/tools/ef_testtool, and fixtures are committed; python3-torch
 # (regenerating fixtures, converting PyTorch models) is only in `--dev`.
@@ -14,7 +15,7 @@ fi
 PKGS="build-essential cmake pkg-config git libpcap-dev libndpi-dev libopenblas-dev libyaml-dev check libsubunit-dev"
 for arg in "$@"; do
     case "$arg" in
-        --test) PKGS="$PKGS clang libclang-rt-14-dev valgrind gnuplot-nox libndpi-bin" ;;
+        --test) PKGS="$PKGS clang libclang-rt-14-dev valgrind gnuplot-nox libndpi-bin iproute2" ;;
         --dev) PKGS="$PKGS python3-torch gnuplot-nox libndpi-bin wireshark-common hyperfine" ;;
         *) echo "install-deps.sh: unknown option $arg (expected --test or --dev)" >&2; exit 2 ;;
     esac

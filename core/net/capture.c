@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "net/decode.h"
@@ -318,14 +319,24 @@ static int live_wait(ef_capture_t *c, ef_err_t *err)
     if (r < 0 && errno != EINTR)
         return ef_err_set(err, "live capture on %s: waiting for packets: %s", c->name,
                           strerror(errno));
-    if (pfd[0].revents & (POLLERR | POLLNVAL))
-        return ef_err_set(err, "live capture on %s: the capture socket failed%s", c->name,
-                          pfd[0].revents & POLLNVAL ? " (closed)" : "");
+    /* POLLERR (e.g. the interface went down) is left to the next read:
+     * libpcap reports what is fatal (the interface disappeared) and carries
+     * on through what is not (down, then up again). */
+    if (pfd[0].revents & POLLNVAL)
+        return ef_err_set(err, "live capture on %s: the capture socket was closed", c->name);
     return r != 0;
+}
+
+static uint64_t mono_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
 }
 
 static int live_next(ef_capture_t *c, ef_frame_t *frame, ef_err_t *err)
 {
+    uint64_t since = 0; /* when this call started waiting (ms), 0: not yet */
     for (;;) {
         if (c->stop)
             return EF_CAPTURE_END;
@@ -341,6 +352,15 @@ static int live_next(ef_capture_t *c, ef_frame_t *frame, ef_err_t *err)
         if (r < 0)
             return ef_err_set(err, "live capture on %s: %s", c->name, pcap_geterr(c->p));
         /* nothing buffered (non-blocking read), or libpcap's own read timeout */
+        if (c->return_on_timeout) {
+            /* a socket that keeps waking us with frames libpcap drops (a
+             * filter run in user space) must not hold back the timeout */
+            uint64_t now = mono_ms();
+            if (!since)
+                since = now;
+            else if (now - since >= EF_CAPTURE_READ_TIMEOUT_MS)
+                return EF_CAPTURE_TIMEOUT;
+        }
         int w = c->fd >= 0 ? live_wait(c, err) : 0;
         if (w < 0)
             return EF_CAPTURE_ERROR;
