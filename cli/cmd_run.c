@@ -29,12 +29,17 @@
 static volatile sig_atomic_t stop_requested;
 static struct ef_capture *volatile current_capture;
 
+/* Runs on the reading thread only: the host's workers block SIGINT and
+ * SIGTERM (cli/host.c), so the capture cannot be closed under it. */
 static void on_signal(int sig)
 {
     (void)sig;
+    int saved = errno;
     stop_requested = 1;
-    if (current_capture)
-        ef_capture_break(current_capture);
+    struct ef_capture *c = current_capture; /* read once */
+    if (c)
+        ef_capture_break(c);
+    errno = saved;
 }
 
 typedef struct run_args {

@@ -11,6 +11,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -662,13 +663,25 @@ int host_run(const host_options_t *opt, const host_plugin_t *hp, void *pctx,
         if (worker_setup(&ws[i], i, &o, hp, pctx, sink, err) < 0)
             goto out;
     if (n > 1) {
-        for (int i = 0; i < n; i++) {
-            if (pthread_create(&ws[i].thread, NULL, worker_main, &ws[i]) != 0) {
-                ef_err_set(err, "cannot start worker thread %d: %s", i, strerror(errno));
-                goto out;
-            }
-            ws[i].started = 1;
+        /* Workers inherit a mask without SIGINT/SIGTERM, so a stop signal is
+         * always handled on this (the reading) thread, which owns the
+         * capture the handler breaks. */
+        sigset_t stop_sigs, old;
+        sigemptyset(&stop_sigs);
+        sigaddset(&stop_sigs, SIGINT);
+        sigaddset(&stop_sigs, SIGTERM);
+        pthread_sigmask(SIG_BLOCK, &stop_sigs, &old);
+        int trc = 0;
+        for (int i = 0; i < n && trc == 0; i++) {
+            trc = pthread_create(&ws[i].thread, NULL, worker_main, &ws[i]);
+            if (trc != 0)
+                ef_err_set(err, "cannot start worker thread %d: %s", i, strerror(trc));
+            else
+                ws[i].started = 1;
         }
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (trc != 0)
+            goto out;
     }
     double t0 = now_s();
     rc = read_all(&rd, err);

@@ -242,13 +242,14 @@ static int digits6(double v, double scale, char d[6])
  * snprintf: fixed notation down to 1e-4, scientific below with two exponent
  * digits, as %.6g does. Returns the length, or 0 when v is outside that
  * range or rounds up to the next power of ten (snprintf then decides). The
- * last digit can differ from glibc's in exact-halfway cases; the value keeps
- * its 6 significant digits either way. */
+ * last digit can differ from glibc's for values within rounding error of a
+ * halfway point (the scaling is not exact); the printed value is then still
+ * within one unit of its 6th digit. */
 static int fmt_prob6(double v, char *out)
 {
     static const double pow10[17] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7, 1e8,
                                      1e9,  1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16};
-    if (v == 0.0 || v == 1.0) {
+    if ((v == 0.0 && !signbit(v)) || v == 1.0) {
         out[0] = v == 0.0 ? '0' : '1';
         return 1;
     }
