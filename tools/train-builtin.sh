@@ -50,7 +50,6 @@ done
 EF=$(ef_find_bin "$root")
 EF=$(cd "$(dirname "$EF")" && pwd)/$(basename "$EF")
 data=${data:-$(dirname "$root")/shared/data}
-[ -f "$data/MANIFEST.tsv" ] || data=/work/shared/data
 [ -f "$data/MANIFEST.tsv" ] || ef_die "no real captures: $data/MANIFEST.tsv not found (use --data)"
 data=$(cd "$data" && pwd)
 mkdir -p "$out"
