@@ -11,6 +11,7 @@
 #include "commands.h"
 #include "gen/gen.h"
 #include "net/decode.h"
+#include "util/clock.h"
 
 static void usage(FILE *out)
 {
@@ -109,12 +110,6 @@ static void truth_line(void *user, const ef_gen_flow_info_t *fl)
         t->failed = 1;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 int ef_cmd_gen(int argc, char **argv)
 {
@@ -249,9 +244,9 @@ int ef_cmd_gen(int argc, char **argv)
               truth.f);
     }
     ef_gen_stats_t st;
-    double t0 = now_s();
+    double t0 = ef_mono_s();
     int rc = ef_gen_write(&cfg, out, labels, truth.f ? truth_line : NULL, &truth, &st, &err);
-    double secs = now_s() - t0;
+    double secs = ef_mono_s() - t0;
     if (truth.f) {
         int bad = fclose(truth.f) != 0 || truth.failed;
         if (rc == 0 && bad) {

@@ -24,6 +24,7 @@
 #include "net/features.h"
 #include "net/ndpi.h"
 #include "progress.h"
+#include "util/clock.h"
 
 /* ---- per-flow host storage ---------------------------------------------- */
 
@@ -438,18 +439,12 @@ static void dispatch(reader_t *rd, const ef_packet_t *p)
         tick_workers(rd, p->ts_us);
 }
 
-static uint64_t mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
-}
 
 /* Live capture, after a frame or a read timeout: tick the flow clocks on
  * the wall clock mapped onto packet time, and flush the sink (host.h). */
 static void live_clock(reader_t *rd)
 {
-    uint64_t mono = mono_us();
+    uint64_t mono = ef_mono_us();
     if (rd->last_ts && mono - rd->tick_mono >= HOST_LIVE_TICK_US) {
         rd->tick_mono = mono;
         tick_workers(rd, rd->last_ts + (mono - rd->frame_mono));
@@ -487,7 +482,7 @@ static int read_capture(reader_t *rd, ef_capture_t *c, ef_progress_t *prog, ef_e
         if (s == EF_DEC_OK)
             dispatch(rd, &p);
         if (rd->live) { /* frames that are not IP (ARP, ...) tell the time too */
-            rd->frame_mono = mono_us();
+            rd->frame_mono = ef_mono_us();
             live_clock(rd);
         }
         if (prog && (++n & 0x3fff) == 0)
@@ -508,7 +503,7 @@ static int read_all(reader_t *rd, ef_err_t *err)
             return -1;
         ef_capture_return_on_timeout(c, 1);
         rd->live = 1;
-        rd->tick_mono = rd->flush_mono = mono_us();
+        rd->tick_mono = rd->flush_mono = ef_mono_us();
         if (opt->capture_slot)
             *opt->capture_slot = c;
         int rc = read_capture(rd, c, NULL, err);
@@ -639,12 +634,6 @@ void host_stats_free(host_stats_t *st)
     st->n_labels = 0;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 int host_run(const host_options_t *opt, const host_plugin_t *hp, void *pctx,
              const host_sink_t *sink, host_stats_t *stats, ef_err_t *err)
@@ -683,7 +672,7 @@ int host_run(const host_options_t *opt, const host_plugin_t *hp, void *pctx,
         if (trc != 0)
             goto out;
     }
-    double t0 = now_s();
+    double t0 = ef_mono_s();
     rc = read_all(&rd, err);
     /* End of input (or an error, or a signal): every worker drains its ring,
      * then its flows end, so every flow gets its end-of-flow verdicts. */
@@ -697,7 +686,7 @@ int host_run(const host_options_t *opt, const host_plugin_t *hp, void *pctx,
         if (ws[i].flows)
             ef_flow_table_flush(ws[i].flows);
     }
-    stats->seconds = now_s() - t0;
+    stats->seconds = ef_mono_s() - t0;
     stats->interrupted = *opt->stop != 0;
 out:
     for (int i = 0; i < n; i++) {

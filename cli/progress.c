@@ -6,6 +6,7 @@
 #include <sys/ioctl.h>
 #include <time.h>
 #include <unistd.h>
+#include "util/clock.h"
 
 #define BAR_WIDTH 20
 #define REDRAW_NS 100000000ull /* at most 10 redraws per second */
@@ -21,12 +22,6 @@ struct ef_progress {
     char item[96];
 };
 
-static uint64_t now_ns(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 ef_progress_t *ef_progress_new(FILE *out, const char *title, uint64_t total_bytes, int force,
                                uint64_t min_bytes)
@@ -38,7 +33,7 @@ ef_progress_t *ef_progress_new(FILE *out, const char *title, uint64_t total_byte
     p->tty = isatty(fileno(out));
     p->enabled = force || (p->tty && total_bytes >= min_bytes);
     p->total = total_bytes;
-    p->start_ns = now_ns();
+    p->start_ns = ef_mono_ns();
     snprintf(p->title, sizeof p->title, "%s", title ? title : "");
     return p;
 }
@@ -113,7 +108,7 @@ void ef_progress_update(ef_progress_t *p, uint64_t done_bytes, uint64_t packets)
         return;
     p->done = done_bytes;
     p->packets = packets;
-    uint64_t t = now_ns();
+    uint64_t t = ef_mono_ns();
     if (t - p->last_draw_ns >= REDRAW_NS)
         draw(p, t);
 }
@@ -125,7 +120,7 @@ void ef_progress_finish(ef_progress_t *p)
     if (p->enabled) {
         if (p->total)
             p->done = p->total;
-        draw(p, now_ns());
+        draw(p, ef_mono_ns());
         fputc('\n', p->out);
         fflush(p->out);
     }

@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
+#include "util/clock.h"
 
 /* ---- line builder -------------------------------------------------------------------- */
 
@@ -467,15 +468,9 @@ struct ef_eve {
     uint64_t lines, lost;
     int error;             /* errno of the first failed write, sticky */
     char errmsg[EF_ERR_MSG_MAX];
-    struct timespec last_write;
+    uint64_t last_write_ns; /* monotonic */
 };
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 ef_eve_t *ef_eve_open_fd(int fd, const char *name, int owns_fd, const ef_eve_opts_t *opts,
                          ef_err_t *err)
@@ -503,7 +498,7 @@ ef_eve_t *ef_eve_open_fd(int fd, const char *name, int owns_fd, const ef_eve_opt
         free(w);
         return NULL;
     }
-    clock_gettime(CLOCK_MONOTONIC, &w->last_write);
+    w->last_write_ns = ef_mono_ns();
     return w;
 }
 
@@ -567,7 +562,7 @@ static int write_all(ef_eve_t *w, const char *p, size_t n, size_t *lines_done)
         }
         done += (size_t)r;
     }
-    clock_gettime(CLOCK_MONOTONIC, &w->last_write);
+    w->last_write_ns = ef_mono_ns();
     return 0;
 }
 
@@ -623,8 +618,7 @@ static int emit_line(ef_eve_t *w, jb_t *b, ef_err_t *err)
             w->lost++;
         } else {
             w->lines++;
-            double since = now_s() - ((double)w->last_write.tv_sec + w->last_write.tv_nsec / 1e9);
-            if (w->opts.flush_every_line || since >= 1.0)
+            if (w->opts.flush_every_line || ef_mono_ns() - w->last_write_ns >= 1000000000u)
                 rc = flush_locked(w);
         }
     }

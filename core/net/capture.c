@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include "net/decode.h"
+#include "util/clock.h"
 
 struct ef_capture {
     pcap_t *p;
@@ -327,12 +328,6 @@ static int live_wait(ef_capture_t *c, ef_err_t *err)
     return r != 0;
 }
 
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static int live_next(ef_capture_t *c, ef_frame_t *frame, ef_err_t *err)
 {
@@ -355,7 +350,7 @@ static int live_next(ef_capture_t *c, ef_frame_t *frame, ef_err_t *err)
         if (c->return_on_timeout) {
             /* a socket that keeps waking us with frames libpcap drops (a
              * filter run in user space) must not hold back the timeout */
-            uint64_t now = mono_ms();
+            uint64_t now = ef_mono_ms();
             if (!since)
                 since = now;
             else if (now - since >= EF_CAPTURE_READ_TIMEOUT_MS)

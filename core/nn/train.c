@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "net/features.h"
+#include "util/clock.h"
 
 /* Rows per forward pass when scoring validation/test rows: larger batches
  * amortise the matrix work; the value does not change any result. */
@@ -30,12 +31,6 @@ void ef_train_opts_default(ef_train_opts_t *o, ef_arch_t arch, int k)
     o->select = EF_SELECT_F1;
 }
 
-static double now_s(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
 
 void ef_train_fit_preproc(const ef_rows_t *rows, int use_dir, ef_preproc_t *pp)
 {
@@ -267,7 +262,7 @@ static int run_epochs(run_t *r, const ef_rows_t *train, const ef_rows_t *valid,
     int since_best = 0, rc = 0;
     const size_t np = ef_net_num_params(r->net);
     for (int epoch = 1; epoch <= o->epochs; epoch++) {
-        double t0 = now_s();
+        double t0 = ef_mono_s();
         ef_epoch_stats_t st = {.epoch = epoch, .epochs = o->epochs};
         st.train_loss = train_epoch(r, train, epoch);
         if (!isfinite(st.train_loss)) {
@@ -300,7 +295,7 @@ static int run_epochs(run_t *r, const ef_rows_t *train, const ef_rows_t *valid,
             since_best++;
         }
         res->epochs_run = epoch;
-        st.seconds = now_s() - t0;
+        st.seconds = ef_mono_s() - t0;
         if (o->on_epoch)
             o->on_epoch(o->ctx, &st);
         if (o->patience && since_best >= o->patience)

@@ -19,6 +19,7 @@
 #include "eftest.h"
 #include "net/capture.h"
 #include "pktbuild.h"
+#include "util/clock.h"
 
 static uint64_t wall_us(void)
 {
@@ -27,12 +28,6 @@ static uint64_t wall_us(void)
     return (uint64_t)tv.tv_sec * 1000000u + (uint64_t)tv.tv_usec;
 }
 
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 /* A UDP port for this process's filter (distinct from other suites'). */
 static uint16_t test_port(void)
@@ -76,9 +71,9 @@ START_TEST(quiet_interface_times_out_then_frames_then_times_out)
     ef_err_t err = {{0}};
     ef_frame_t fr;
     /* nothing matches yet: a timeout, after about one read timeout */
-    uint64_t t0 = mono_ms();
+    uint64_t t0 = ef_mono_ms();
     ck_assert_int_eq(ef_capture_next(c, &fr, &err), EF_CAPTURE_TIMEOUT);
-    ck_assert_uint_lt(mono_ms() - t0, 5000); /* bounded, not a measurement */
+    ck_assert_uint_lt(ef_mono_ms() - t0, 5000); /* bounded, not a measurement */
     ck_assert_uint_eq(ef_capture_packets(c), 0);
 
     uint64_t before = wall_us();

@@ -25,6 +25,7 @@
 
 #include "net/capture.h"
 #include "test_run_util.h"
+#include "util/clock.h"
 
 static void sleep_ms(int ms)
 {
@@ -32,12 +33,6 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-static uint64_t mono_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (uint64_t)ts.tv_sec * 1000u + (uint64_t)ts.tv_nsec / 1000000u;
-}
 
 static struct sockaddr_in lo_addr(uint16_t port)
 {
@@ -177,10 +172,10 @@ static void idle_flows_reach_eve(int workers)
     live_run_t r;
     start(&r, workers, args, 2);
     int rx = receiver(r.port);
-    uint64_t t0 = mono_ms();
+    uint64_t t0 = ef_mono_ms();
     send_two_flows(r.port);
     int found = 0;
-    while (found < 2 && mono_ms() - t0 < 10000) {
+    while (found < 2 && ef_mono_ms() - t0 < 10000) {
         sleep_ms(100);
         found = flow_end_verdicts(r.eve, r.port);
     }
@@ -188,7 +183,7 @@ static void idle_flows_reach_eve(int workers)
     ck_assert_msg(running(&r), "earlyflow run ended on its own (status %d)", r.status);
     fprintf(stderr, "test_run_live_idle: %d worker(s): both flow-end verdicts in eve.json %llu ms "
                     "after the first datagram (flow timeout 1 s; shared machine: noisy)\n",
-            workers, (unsigned long long)(mono_ms() - t0));
+            workers, (unsigned long long)(ef_mono_ms() - t0));
 
     stop(&r);
     ck_assert_msg(WIFEXITED(r.status) && WEXITSTATUS(r.status) == 0, "status %d", r.status);
