@@ -5,33 +5,10 @@
 #include <string.h>
 #include <time.h>
 
+#include "diags.h"
 #include "eftest.h"
 #include "ids/config.h"
 
-#define MAX_DIAGS 32
-typedef struct diags {
-    char line[MAX_DIAGS][700];
-    int n, errors, warnings;
-} diags_t;
-
-static void collect(void *user, const ef_diag_t *d)
-{
-    diags_t *ds = user;
-    if (d->level == EF_DIAG_ERROR)
-        ds->errors++;
-    else
-        ds->warnings++;
-    if (ds->n < MAX_DIAGS)
-        ef_diag_format(d, ds->line[ds->n++], sizeof ds->line[0]);
-}
-
-static int has_diag(const diags_t *ds, const char *needle)
-{
-    for (int i = 0; i < ds->n; i++)
-        if (strstr(ds->line[i], needle))
-            return 1;
-    return 0;
-}
 
 #define ASSERT_DIAG(ds, needle)                                                                    \
     do {                                                                                           \

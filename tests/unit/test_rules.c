@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "diags.h"
 #include "eftest.h"
 #include "data/taxonomy.h"
 #include "ids/classification.h"
@@ -14,31 +15,6 @@
 #include "ids/rules.h"
 
 /* ---- helpers ------------------------------------------------------------------ */
-
-#define MAX_DIAGS 64
-typedef struct diags {
-    char line[MAX_DIAGS][700];
-    int n, errors, warnings;
-} diags_t;
-
-static void collect(void *user, const ef_diag_t *d)
-{
-    diags_t *ds = user;
-    if (d->level == EF_DIAG_ERROR)
-        ds->errors++;
-    else
-        ds->warnings++;
-    if (ds->n < MAX_DIAGS)
-        ef_diag_format(d, ds->line[ds->n++], sizeof ds->line[0]);
-}
-
-static int has_diag(const diags_t *ds, const char *needle)
-{
-    for (int i = 0; i < ds->n; i++)
-        if (strstr(ds->line[i], needle))
-            return 1;
-    return 0;
-}
 
 static void dump(const diags_t *ds)
 {
