@@ -9,7 +9,6 @@
 #include "eftest.h"
 #include "ids/config.h"
 
-
 #define ASSERT_DIAG(ds, needle)                                                                    \
     do {                                                                                           \
         if (!has_diag((ds), (needle))) {                                                           \
