@@ -277,13 +277,12 @@ static void sink_flush(void *user)
         eve_failed(ctx, &err);
 }
 
-/* A `flow` event per ended flow (earlyflow.eve.types: [..., flow]). */
+/* A `flow` event per ended flow (earlyflow.eve.types: [..., flow]; the
+ * callback is installed only then). */
 static void sink_flow_end(void *user, host_worker_t *w, const host_flow_view_t *fv,
                           const host_flow_summary_t *sum)
 {
     run_ctx_t *ctx = user;
-    if (!ctx->eve || !(ctx->eve_types & EF_EVE_TYPE_FLOW))
-        return;
     const ef_flow_t *f = fv->flow;
     ef_eve_flow_t ef;
     eve_flow_of(ctx, fv, &ef);
@@ -609,7 +608,10 @@ int ef_cmd_run(int argc, char **argv)
     ho.flow.timeout_us[EF_FLOW_ESTABLISHED] = ctx.cfg->earlyflow.timeout_established_us;
     ho.flow.timeout_us[EF_FLOW_CLOSED] = ctx.cfg->earlyflow.timeout_closed_us;
     ctx.iface = a.iface;
-    host_sink_t sink = {&ctx, sink_verdict, sink_flush, sink_flow_end};
+    /* no flow-end callback unless flow events are written: the host would
+     * otherwise look up each ended flow's nDPI name for nothing */
+    int flow_events = ctx.eve && (ctx.eve_types & EF_EVE_TYPE_FLOW);
+    host_sink_t sink = {&ctx, sink_verdict, sink_flush, flow_events ? sink_flow_end : NULL};
 
     int run_rc = host_run(&ho, &hp, pctx, &sink, &st, &err);
     ef_err_t serr = {{0}};
