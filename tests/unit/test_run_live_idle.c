@@ -27,23 +27,6 @@
 #include "test_run_util.h"
 #include "util/clock.h"
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
-
-static struct sockaddr_in lo_addr(uint16_t port)
-{
-    struct sockaddr_in a;
-    memset(&a, 0, sizeof a);
-    a.sin_family = AF_INET;
-    a.sin_port = htons(port);
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    return a;
-}
-
 /* A bound receiver, so that the datagrams draw no ICMP errors. */
 static int receiver(uint16_t port)
 {

@@ -8,8 +8,10 @@
 #ifndef EF_TEST_RUN_UTIL_H
 #define EF_TEST_RUN_UTIL_H
 
+#include <arpa/inet.h>
 #include <check.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -22,6 +24,23 @@
 #include "util/json.h"
 
 #define RU_UNUSED __attribute__((unused))
+
+static RU_UNUSED void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* 127.0.0.1:port, for the live-capture suites' senders and receivers */
+static RU_UNUSED struct sockaddr_in lo_addr(uint16_t port)
+{
+    struct sockaddr_in a;
+    memset(&a, 0, sizeof a);
+    a.sin_family = AF_INET;
+    a.sin_port = htons(port);
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    return a;
+}
 
 /* ---- EVE files ------------------------------------------------------------ */
 
